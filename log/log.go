@@ -75,7 +75,17 @@ type request struct {
 	durability Durability
 	ctl        func() error // runs on the appender goroutine, alone
 	err        error
-	done       chan error
+	done       chan error  // receives the result, unless cb is set
+	cb         func(error) // AppendAsync's callback
+}
+
+// finish delivers the request's result.
+func (r *request) finish(err error) {
+	if r.cb != nil {
+		r.cb(err)
+		return
+	}
+	r.done <- err
 }
 
 type dispatchItem struct {
@@ -203,6 +213,51 @@ func (l *Log) submit(ctx context.Context, r *request) error {
 func (l *Log) Append(ctx context.Context, msgs ...*Message) error {
 	return l.AppendWith(ctx, DurabilityDefault, msgs...)
 }
+
+// AppendAsync hands msgs to the appender and returns without waiting; done is called
+// with the result exactly once, on one of the log's goroutines: it must be short and must
+// not call the Log. The messages must not be touched until then. AppendAsync blocks only
+// when the appender's queue is full (backpressure). Validation errors and ErrClosed are
+// delivered through done too.
+func (l *Log) AppendAsync(d Durability, done func(error), msgs ...*Message) {
+	for i, m := range msgs {
+		if err := m.validate(&l.opts); err != nil {
+			if len(msgs) > 1 {
+				err = fmt.Errorf("message %d: %w", i, err)
+			}
+			done(err)
+			return
+		}
+	}
+	if d == DurabilityDefault {
+		d = l.opts.Durability
+	}
+	if f := l.failed.Load(); f != nil {
+		done(f)
+		return
+	}
+	r := &request{msgs: msgs, durability: d, cb: done}
+	l.closeMu.RLock()
+	if l.closed {
+		l.closeMu.RUnlock()
+		done(ErrClosed)
+		return
+	}
+	l.reqs <- r
+	l.closeMu.RUnlock()
+}
+
+// ValidateMessage checks m against the log's limits without appending it: the same checks
+// Append makes before anything is written (topic existence and queue range excepted).
+func (l *Log) ValidateMessage(m *Message) error { return m.validate(&l.opts) }
+
+// Options returns the options the log runs with, defaults filled in.
+func (l *Log) Options() Options { return l.opts }
+
+// Notify returns a channel that is closed the next time records become readable (or the
+// log fails). Consumers of several queues read each without waiting and, when all were
+// empty, wait on this channel (taken before the reads, so no append is missed).
+func (l *Log) Notify() <-chan struct{} { return l.waitCh() }
 
 // AppendWith is Append with an explicit durability for this call.
 func (l *Log) AppendWith(ctx context.Context, d Durability, msgs ...*Message) error {
@@ -393,7 +448,7 @@ drain:
 
 func (l *Log) serveCtl(r *request) {
 	if f := l.failed.Load(); f != nil {
-		r.done <- f
+		r.finish(f)
 		return
 	}
 	err := r.ctl()
@@ -403,7 +458,7 @@ func (l *Log) serveCtl(r *request) {
 			l.fail(fe.Err)
 		}
 	}
-	r.done <- err
+	r.finish(err)
 }
 
 func (r *request) approxSize() int {
@@ -418,7 +473,7 @@ func (r *request) approxSize() int {
 func (l *Log) writeBatch(batch []*request) {
 	if f := l.failed.Load(); f != nil {
 		for _, r := range batch {
-			r.done <- f
+			r.finish(f)
 		}
 		return
 	}
@@ -497,7 +552,7 @@ func (l *Log) writeBatch(batch []*request) {
 	if err != nil {
 		f := l.fail(err)
 		for _, r := range batch {
-			r.done <- f
+			r.finish(f)
 		}
 		return
 	}
@@ -510,7 +565,7 @@ func (l *Log) writeBatch(batch []*request) {
 			syncReqs = append(syncReqs, r)
 			continue
 		}
-		r.done <- r.err
+		r.finish(r.err)
 	}
 	if len(syncReqs) > 0 || len(rolled) > 0 {
 		l.syncJobs <- syncJob{segs: append(rolled, seg), reqs: syncReqs}
@@ -772,7 +827,7 @@ func (l *Log) syncJobsNow(jobs []syncJob) {
 	}
 	for _, j := range jobs {
 		for _, r := range j.reqs {
-			r.done <- res
+			r.finish(res)
 		}
 	}
 }
