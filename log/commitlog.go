@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // segment is one commitlog file holding the bytes [base, base+size).
@@ -127,13 +129,34 @@ func (cl *commitLog) roll(base int64) (*segment, error) {
 	return s, nil
 }
 
-// write appends b to the active segment and publishes its new size. Appender only.
-func (cl *commitLog) write(s *segment, b []byte) error {
-	if _, err := s.f.WriteAt(b, s.size); err != nil {
-		return err
+// writev appends the buffers to segment s with pwritev (no copy into a batch buffer) and
+// publishes its new size. It may modify iovs. Appender only.
+func (cl *commitLog) writev(s *segment, iovs [][]byte) error {
+	const iovMax = 1024 // IOV_MAX on Linux
+	fd := int(s.f.Fd())
+	at := s.size
+	for len(iovs) > 0 {
+		chunk := iovs[:min(len(iovs), iovMax)]
+		n, err := unix.Pwritev(fd, chunk, at)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("write %s: %w", s.path, err)
+		}
+		at += int64(n)
+		for n > 0 {
+			if n >= len(iovs[0]) {
+				n -= len(iovs[0])
+				iovs = iovs[1:]
+			} else {
+				iovs[0] = iovs[0][n:]
+				n = 0
+			}
+		}
 	}
 	cl.mu.Lock()
-	s.size += int64(len(b))
+	s.size = at
 	cl.mu.Unlock()
 	return nil
 }

@@ -256,10 +256,7 @@ func (l *Log) CommitOffsets(ctx context.Context, group string, offsets map[Queue
 		}
 	}
 	body := appendOffsets(nil, offsets)
-	return l.submit(ctx, &request{
-		sys:        &record.Record{Type: record.TypeOffsets, Topic: []byte(group), Body: body},
-		durability: l.opts.Durability,
-	})
+	return l.submit(ctx, sysRequest(&record.Record{Type: record.TypeOffsets, Topic: []byte(group), Body: body}, l.opts.Durability))
 }
 
 // CommittedOffset returns the group's committed offset of one queue.

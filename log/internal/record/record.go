@@ -91,9 +91,24 @@ func (r *Record) Size() int {
 	return HeaderSize + len(r.Topic) + len(r.Tags) + len(r.Key) + len(r.Props) + len(r.Body)
 }
 
-// Append encodes r at the end of dst and returns the extended slice.
+// The CRC covers the bytes [Mutable, length) first and then [8, Mutable): the fields the
+// appender assigns (queue, queue offset, store time) come last, so that a producer can
+// checksum everything else on its own goroutine and the appender only extends the CRC
+// over 24 bytes (see log/doc.go).
+const Mutable = 32
+
+// Append encodes r, with its final CRC, at the end of dst and returns the extended slice.
 // The caller guarantees the field lengths fit their length fields (the log validates them).
 func Append(dst []byte, r *Record) []byte {
+	start := len(dst)
+	dst = AppendPartial(dst, r)
+	Seal(dst[start:], r.Queue, r.QueueOffset, r.StoreTime)
+	return dst
+}
+
+// AppendPartial encodes r at the end of dst with a partial CRC, covering [Mutable, length)
+// only; Seal completes the record. Queue, QueueOffset and StoreTime of r are ignored.
+func AppendPartial(dst []byte, r *Record) []byte {
 	n := r.Size()
 	start := len(dst)
 	if cap(dst)-start < n {
@@ -108,9 +123,6 @@ func Append(dst []byte, r *Record) []byte {
 	b[8] = Magic
 	b[9] = byte(r.Type)
 	le.PutUint16(b[10:], r.Flags)
-	le.PutUint32(b[12:], r.Queue)
-	le.PutUint64(b[16:], uint64(r.QueueOffset))
-	le.PutUint64(b[24:], uint64(r.StoreTime))
 	le.PutUint64(b[32:], uint64(r.Timestamp))
 	le.PutUint16(b[40:], uint16(len(r.Topic)))
 	le.PutUint16(b[42:], uint16(len(r.Tags)))
@@ -123,8 +135,23 @@ func Append(dst []byte, r *Record) []byte {
 	p += copy(b[p:], r.Key)
 	p += copy(b[p:], r.Props)
 	copy(b[p:], r.Body)
-	le.PutUint32(b[4:], Checksum(b[8:n]))
+	le.PutUint32(b[4:], Checksum(b[Mutable:n]))
 	return dst
+}
+
+// Seal writes the appender's fields into the partially encoded record b and completes its
+// CRC. It must be called exactly once per AppendPartial.
+func Seal(b []byte, queue uint32, queueOffset, storeTime int64) {
+	le := binary.LittleEndian
+	le.PutUint32(b[12:], queue)
+	le.PutUint64(b[16:], uint64(queueOffset))
+	le.PutUint64(b[24:], uint64(storeTime))
+	le.PutUint32(b[4:], crc32.Update(le.Uint32(b[4:]), castagnoli, b[8:Mutable]))
+}
+
+// checksum computes a record's CRC as Seal leaves it.
+func checksum(b []byte) uint32 {
+	return crc32.Update(Checksum(b[Mutable:]), castagnoli, b[8:Mutable])
 }
 
 // ErrShort means the buffer ends before the record does. At the end of a commitlog
@@ -166,7 +193,7 @@ func Decode(b []byte, r *Record) (int, error) {
 	}
 	b = b[:n]
 	le := binary.LittleEndian
-	if got, want := Checksum(b[8:]), le.Uint32(b[4:]); got != want {
+	if got, want := checksum(b), le.Uint32(b[4:]); got != want {
 		return 0, corrupt("crc32c %08x, header says %08x", got, want)
 	}
 	if b[8] != Magic {
