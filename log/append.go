@@ -25,7 +25,8 @@ type request struct {
 	enc        []byte         // encoded records, CRCs partial until sealed
 	metas      []recMeta      // one per record in enc
 	msgs       []*Message     // filled with Offset and StoreTime when written
-	sys        *record.Record // a system record (topic creation, offsets), also in enc
+	sys        *record.Record // a system record, encoded by the appender after prepareSys
+	txn        *TxnID         // half messages of this transaction
 	durability Durability
 	ctl        func() error // runs on the appender goroutine, alone
 	err        error
@@ -105,7 +106,7 @@ func (l *Log) AppendWith(ctx context.Context, d Durability, msgs ...*Message) er
 	if len(msgs) == 0 {
 		return nil
 	}
-	r, err := l.encodeMessages(msgs, d)
+	r, err := l.encodeMessages(msgs, d, nil)
 	if err != nil {
 		return err
 	}
@@ -122,7 +123,7 @@ func (l *Log) AppendAsync(d Durability, done func(error), msgs ...*Message) {
 		done(nil)
 		return
 	}
-	r, err := l.encodeMessages(msgs, d)
+	r, err := l.encodeMessages(msgs, d, nil)
 	if err != nil {
 		done(err)
 		return
@@ -146,8 +147,9 @@ func (l *Log) Options() Options { return l.opts }
 // empty, wait on this channel (taken before the reads, so no append is missed).
 func (l *Log) Notify() <-chan struct{} { return l.waitCh() }
 
-// encodeMessages validates msgs, resolves their queues and encodes them, all or nothing.
-func (l *Log) encodeMessages(msgs []*Message, d Durability) (*request, error) {
+// encodeMessages validates msgs, resolves their queues and encodes them, all or nothing:
+// as messages, or as half messages of txn.
+func (l *Log) encodeMessages(msgs []*Message, d Durability, txn *TxnID) (*request, error) {
 	size := 0
 	for i, m := range msgs {
 		if err := m.validate(&l.opts); err != nil {
@@ -157,6 +159,9 @@ func (l *Log) encodeMessages(msgs []*Message, d Durability) (*request, error) {
 			return nil, err
 		}
 		size += record.HeaderSize + len(m.Topic) + len(m.Tags) + len(m.Key) + record.PropsSize(m.Properties) + len(m.Body)
+		if txn != nil {
+			size += len(HalfTopic) + 128 + len(m.Topic) + len(txn.Producer)
+		}
 	}
 	if d == DurabilityDefault {
 		d = l.opts.Durability
@@ -197,16 +202,23 @@ func (l *Log) encodeMessages(msgs []*Message, d Durability) (*request, error) {
 			props = record.EncodeProps(props[:0], m.Properties)
 			rec.Props = props
 		}
+		if txn != nil {
+			rec.Type, rec.Topic = record.TypeHalf, halfTopicBytes
+			props = halfProps(record.EncodeProps(props[:0], m.Properties), txn, m.Topic, m.Queue)
+			rec.Props = props
+		}
 		r.enc = record.AppendPartial(r.enc, &rec)
 		r.metas[i] = recMeta{size: int32(rec.Size()), queue: t.queues[m.Queue], tagHash: tagHash(rec.Tags)}
 	}
 	return r, nil
 }
 
-// sysRequest encodes a system record.
+var halfTopicBytes = []byte(HalfTopic)
+
+// sysRequest makes a request of a system record; the appender encodes it after
+// prepareSys, which may complete it (an incarnation's epoch, a commit's offsets).
 func sysRequest(rec *record.Record, d Durability) *request {
-	enc := record.AppendPartial(nil, rec)
-	return &request{enc: enc, metas: []recMeta{{size: int32(len(enc))}}, sys: rec, durability: d}
+	return &request{sys: rec, durability: d}
 }
 
 // enqueue hands r to the appender, unless the log is closed or failed.
@@ -332,16 +344,6 @@ func (l *Log) serveCtl(r *request) {
 	r.finish(err)
 }
 
-// dispatchItem is a written record waiting to be indexed.
-type dispatchItem struct {
-	pos     int64
-	size    int
-	queue   *consumeQueue // message records
-	offset  int64
-	tagHash uint64
-	sys     *record.Record // system records
-}
-
 // writeBatch seals, writes and dispatches a batch, then acknowledges it.
 func (l *Log) writeBatch(batch []*request) {
 	if f := l.failed.Load(); f != nil {
@@ -359,14 +361,20 @@ func (l *Log) writeBatch(batch []*request) {
 	seg := l.cl.active()
 	end := seg.base + seg.size
 	iovs := l.iovs[:0]
-	items := l.items[:0]
 	var rolled []*segment
 	var err error
 
 write:
 	for _, r := range batch {
-		if r.sys != nil {
+		switch {
+		case r.sys != nil:
 			if r.err = l.prepareSys(r.sys); r.err != nil {
+				continue
+			}
+			r.enc = record.AppendPartial(r.enc[:0], r.sys)
+			r.metas = append(r.metas[:0], recMeta{size: int32(len(r.enc))})
+		case r.txn != nil:
+			if r.err = l.prepareHalves(r.txn); r.err != nil {
 				continue
 			}
 		}
@@ -388,16 +396,28 @@ write:
 				}
 				run = off
 			}
-			var qid uint32
-			var qoff int64
-			if q := m.queue; q != nil {
-				qid, qoff = uint32(q.id), q.next
-				q.next++
+			// Seal, then stage the record's effect on the derived state in batch order;
+			// publish makes it visible once the batch is written.
+			switch q := m.queue; {
+			case r.sys != nil:
+				record.Seal(r.enc[off:off+size], 0, 0, now)
+				if err = l.stage(r.sys, end, size, now); err != nil {
+					break write
+				}
+			case r.txn != nil:
+				record.Seal(r.enc[off:off+size], 0, 0, now)
+				r.msgs[i].StoreTime = now
+				l.stageHalf(*r.txn, halfRef{pos: end, size: int32(size), queue: q, tagHash: m.tagHash}, now)
+			default:
+				qoff := q.next
+				record.Seal(r.enc[off:off+size], uint32(q.id), qoff, now)
+				if err = q.add(qoff, cqEntry{pos: end, size: int32(size), tagHash: m.tagHash}); err != nil {
+					break write
+				}
+				l.touch(q)
 				msg := r.msgs[i]
 				msg.Offset, msg.StoreTime = qoff, now
 			}
-			record.Seal(r.enc[off:off+size], qid, qoff, now)
-			items = append(items, dispatchItem{pos: end, size: size, queue: m.queue, offset: qoff, tagHash: m.tagHash, sys: r.sys})
 			end += int64(size)
 			off += size
 		}
@@ -414,10 +434,8 @@ write:
 		r.releaseEnc()
 	}
 	if err == nil {
-		err = l.dispatchAll(items)
+		err = l.publish()
 	}
-	clear(items)
-	l.items = items[:0]
 	if err != nil {
 		f := l.fail(err)
 		for _, r := range batch {

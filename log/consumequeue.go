@@ -202,6 +202,27 @@ func (q *consumeQueue) read(offset int64, n int, buf []byte) ([]cqEntry, error) 
 	return out, nil
 }
 
+// readAcross returns up to n entries from offset, across file boundaries.
+func (q *consumeQueue) readAcross(offset int64, n int) ([]cqEntry, error) {
+	var out []cqEntry
+	for len(out) < n {
+		es, err := q.read(offset, n-len(out), nil)
+		if err != nil {
+			return out, err
+		}
+		if len(es) == 0 {
+			break
+		}
+		if out == nil {
+			out = es
+		} else {
+			out = append(out, es...)
+		}
+		offset += int64(len(es))
+	}
+	return out, nil
+}
+
 // entry returns the entry at offset.
 func (q *consumeQueue) entry(offset int64) (cqEntry, error) {
 	var b [cqEntrySize]byte
@@ -237,10 +258,12 @@ func (q *consumeQueue) add(offset int64, e cqEntry) error {
 	return nil
 }
 
-// flush writes pending entries and publishes them to readers. Appender only.
+// flush writes pending entries, then publishes them to readers all at once, so that a
+// reader sees a transaction's messages in this queue together or not at all. Appender only.
 func (q *consumeQueue) flush() error {
-	for len(q.pending) > 0 {
-		max := q.max.Load()
+	at := q.max.Load()
+	pending := q.pending
+	for len(pending) > 0 {
 		q.mu.RLock()
 		var f *cqFile
 		if len(q.files) > 0 {
@@ -248,7 +271,7 @@ func (q *consumeQueue) flush() error {
 		}
 		q.mu.RUnlock()
 		if f == nil || f.n >= q.perFile {
-			path := filepath.Join(q.dir, segmentName(max))
+			path := filepath.Join(q.dir, segmentName(at))
 			nf, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 			if err != nil {
 				return err
@@ -257,13 +280,13 @@ func (q *consumeQueue) flush() error {
 				nf.Close()
 				return err
 			}
-			f = &cqFile{start: max, path: path, f: nf}
+			f = &cqFile{start: at, path: path, f: nf}
 			q.mu.Lock()
 			q.files = append(q.files, f)
 			q.mu.Unlock()
 		}
 		room := int(q.perFile-f.n) * cqEntrySize
-		chunk := q.pending
+		chunk := pending
 		if len(chunk) > room {
 			chunk = chunk[:room]
 		}
@@ -274,11 +297,12 @@ func (q *consumeQueue) flush() error {
 		q.mu.Lock()
 		f.n += k
 		q.mu.Unlock()
-		q.max.Store(max + k)
-		q.pending = q.pending[len(chunk):]
-		q.dirty = true
+		at += k
+		pending = pending[len(chunk):]
 	}
 	q.pending = q.pending[:0]
+	q.max.Store(at)
+	q.dirty = true
 	return nil
 }
 
@@ -343,48 +367,44 @@ func (q *consumeQueue) truncate(offset int64) error {
 	return nil
 }
 
-// verify checks every entry from the queue's start: CRCs and positions increasing. It
-// returns the first offset that fails (or max if all pass) and the last good entry.
-func (q *consumeQueue) verify() (bad int64, last cqEntry, ok bool, err error) {
+// verify checks the CRC and plausibility of every entry from the queue's start and
+// returns the first offset that fails (max if all pass).
+func (q *consumeQueue) verify() (bad int64, err error) {
 	min, max := q.min.Load(), q.max.Load()
-	prev := int64(-1)
 	buf := make([]byte, 0, 4096*cqEntrySize)
 	for off := min; off < max; {
-		n := 4096
-		if int64(n) > max-off {
-			n = int(max - off)
-		}
+		n := int(min64(4096, max-off))
 		es, rerr := q.read(off, n, buf)
 		var ce *CorruptionError
 		if errors.As(rerr, &ce) {
-			// Find the exact bad entry one by one.
-			for ; off < max; off++ {
-				e, err := q.entry(off)
-				if err != nil {
-					return off, last, ok, nil
+			for ; off < max; off++ { // find the exact entry
+				if _, err := q.entry(off); err != nil {
+					return off, nil
 				}
-				if e.pos <= prev {
-					return off, last, ok, nil
-				}
-				prev, last, ok = e.pos, e, true
 			}
-			return max, last, ok, nil
+			return max, nil
 		}
 		if rerr != nil {
-			return 0, last, false, rerr
+			return 0, rerr
 		}
 		if len(es) == 0 {
-			return off, last, ok, nil
+			return off, nil
 		}
 		for i, e := range es {
-			if e.pos <= prev || e.size < record.HeaderSize {
-				return off + int64(i), last, ok, nil
+			if e.pos < 0 || e.size < record.HeaderSize {
+				return off + int64(i), nil
 			}
-			prev, last, ok = e.pos, e, true
 		}
 		off += int64(len(es))
 	}
-	return max, last, ok, nil
+	return max, nil
+}
+
+func min64(a, b int64) int64 {
+	if a < b {
+		return a
+	}
+	return b
 }
 
 // lastEntry returns the newest entry, if any.

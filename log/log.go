@@ -33,9 +33,21 @@ type Log struct {
 	cl     *commitLog
 	cqRoot string
 
-	mu     sync.RWMutex // guards topics and groups
-	topics map[string]*topic
-	groups map[string]map[QueueRef]int64
+	// mu guards the derived state that readers look at: topics, groups, producers, open
+	// and recently ended transactions, late commits. The appender is its only writer.
+	mu          sync.RWMutex
+	topics      map[string]*topic
+	groups      map[string]map[QueueRef]int64
+	producers   map[string]*producerState
+	openTxns    map[TxnID]*openTxn
+	doneTxns    map[TxnID]doneTxn
+	doneOrder   []TxnID
+	lateCommits map[int64]int64 // segment base -> latest commit position of its halves
+
+	checkersMu sync.Mutex
+	checkers   map[string]TxnChecker // producers in local-transaction mode
+	live       map[string]uint32     // producers initialised by this process: id -> epoch
+	checkDone  chan struct{}
 
 	closeMu sync.RWMutex // held (read) while sending to reqs; Close takes it to refuse more
 	closed  bool
@@ -55,7 +67,7 @@ type Log struct {
 	// Appender-owned.
 	lastStore   int64
 	iovs        [][]byte
-	items       []dispatchItem
+	pendingOffs []pendingOffsets
 	touched     []*consumeQueue
 	unsynced    []*segment // segments rolled away from since the last checkpoint
 	batch       []*request
@@ -95,6 +107,14 @@ func Open(dir string, opts Options) (*Log, error) {
 		syncJobs: make(chan syncJob, 1024),
 		syncDone: make(chan struct{}),
 		notifyCh: make(chan struct{}),
+
+		producers:   map[string]*producerState{},
+		openTxns:    map[TxnID]*openTxn{},
+		doneTxns:    map[TxnID]doneTxn{},
+		lateCommits: map[int64]int64{},
+		checkers:    map[string]TxnChecker{},
+		live:        map[string]uint32{},
+		checkDone:   make(chan struct{}),
 	}
 	if err := l.recover(); err != nil {
 		l.closeFiles()
@@ -103,6 +123,7 @@ func Open(dir string, opts Options) (*Log, error) {
 	}
 	go l.syncLoop()
 	go l.appendLoop()
+	go l.checkBackLoop()
 	return l, nil
 }
 
@@ -125,6 +146,7 @@ func (l *Log) Close() error {
 	l.closeMu.Unlock()
 	close(l.quit)
 	<-l.done
+	<-l.checkDone
 	err := l.closeFiles()
 	if uerr := unlockDir(l.lock); err == nil {
 		err = uerr
@@ -292,6 +314,7 @@ func (l *Log) checkpoint() error {
 		snap.groups[g] = c
 	}
 	l.mu.RUnlock()
+	snap.ext[sectionTxns] = l.encodeTxnSection()
 	for _, t := range l.topics {
 		for _, q := range t.queues {
 			if err := q.sync(); err != nil {

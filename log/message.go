@@ -84,6 +84,9 @@ func (m *Message) validate(o *Options) error {
 		if k == "" {
 			return fmt.Errorf("%w: property with an empty name", ErrInvalidMessage)
 		}
+		if reservedProps[k] {
+			return fmt.Errorf("%w: property name %q is reserved for the log's own use", ErrInvalidMessage, k)
+		}
 		if len(k) > maxPropName || len(v) > maxPropName {
 			return fmt.Errorf("%w: property %.40q: name and value are limited to %d bytes each", ErrInvalidMessage, k, maxPropName)
 		}
@@ -103,6 +106,14 @@ func (m *Message) fromRecord(r *record.Record, topic string) error {
 	props, err := record.DecodeProps(r.Props)
 	if err != nil {
 		return err
+	}
+	if r.Type != record.TypeMessage {
+		for k := range reservedProps {
+			delete(props, k)
+		}
+		if len(props) == 0 {
+			props = nil
+		}
 	}
 	*m = Message{
 		Topic:      topic,

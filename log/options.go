@@ -77,6 +77,15 @@ type Options struct {
 	// it off for very large logs).
 	SkipIndexVerification bool
 
+	// TxnTimeout is how long a transaction may go without a Send before check-back asks
+	// about it. Default 6 s (RocketMQ's transactionTimeOut).
+	TxnTimeout time.Duration
+	// TxnCheckInterval is how often check-back runs. Default 30 s.
+	TxnCheckInterval time.Duration
+	// TxnCheckMax is how many unknown answers (or checks without a checker) a
+	// transaction gets before the log aborts it. Default 15 (RocketMQ's transactionCheckMax).
+	TxnCheckMax int
+
 	// Clock is the source of store timestamps and timers. Default the real clock.
 	Clock clock.Clock
 	// Logger receives what recovery and retention did. Default slog.Default().
@@ -119,6 +128,15 @@ func (o *Options) EnsureDefaults() *Options {
 	if o.RetentionCheckInterval == 0 {
 		o.RetentionCheckInterval = time.Minute
 	}
+	if o.TxnTimeout == 0 {
+		o.TxnTimeout = 6 * time.Second
+	}
+	if o.TxnCheckInterval == 0 {
+		o.TxnCheckInterval = 30 * time.Second
+	}
+	if o.TxnCheckMax == 0 {
+		o.TxnCheckMax = 15
+	}
 	if o.Clock == nil {
 		o.Clock = clock.New()
 	}
@@ -155,6 +173,9 @@ func (o *Options) Validate() error {
 	}
 	if o.FlushInterval < 0 || o.CheckpointInterval < 0 || o.RetentionCheckInterval < 0 {
 		bad("intervals must not be negative")
+	}
+	if o.TxnTimeout < 0 || o.TxnCheckInterval < 0 || o.TxnCheckMax < 0 {
+		bad("transaction timeouts and TxnCheckMax must not be negative")
 	}
 	if o.RetentionBytes < 0 {
 		bad("RetentionBytes %d must not be negative", o.RetentionBytes)

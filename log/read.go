@@ -96,7 +96,7 @@ func (l *Log) readQueue(q *consumeQueue, offset, max int64, opts ReadOptions, wa
 		// Filtered reads scan more index entries per call.
 		n = int(min(max-offset, 1024))
 	}
-	entries, err := q.read(offset, n, nil)
+	entries, err := q.readAcross(offset, n)
 	if err != nil {
 		return Fetch{Next: offset}, err
 	}
@@ -153,6 +153,7 @@ func (l *Log) readQueue(q *consumeQueue, offset, max int64, opts ReadOptions, wa
 			if err := m.fromRecord(&rec, q.topic); err != nil {
 				return Fetch{Next: offset}, err
 			}
+			m.Queue, m.Offset = q.id, p.off
 			f.Messages = append(f.Messages, m)
 		}
 		i = j
@@ -186,10 +187,22 @@ func (l *Log) checkRecord(b []byte, rec *record.Record, q *consumeQueue, offset,
 	if n != len(b) {
 		return fail(fmt.Sprintf("record is %d bytes, the index says %d", n, len(b)))
 	}
-	if rec.Type != record.TypeMessage || string(rec.Topic) != q.topic || int(rec.Queue) != q.id || rec.QueueOffset != offset {
-		return fail(fmt.Sprintf("index points at a %v record of %s/%d@%d", rec.Type, rec.Topic, rec.Queue, rec.QueueOffset))
+	switch rec.Type {
+	case record.TypeMessage:
+		if string(rec.Topic) == q.topic && int(rec.Queue) == q.id && rec.QueueOffset == offset {
+			return nil
+		}
+		return fail(fmt.Sprintf("index points at a message of %s/%d@%d", rec.Topic, rec.Queue, rec.QueueOffset))
+	case record.TypeHalf, record.TypeTimer:
+		// A committed transaction's or a fired timer's message is read where it was
+		// written; its queue offset was assigned by the commit or the firing.
+		topic, qi, err := realTarget(rec)
+		if err == nil && topic == q.topic && qi == q.id {
+			return nil
+		}
+		return fail(fmt.Sprintf("index points at a %v record for %s/%d", rec.Type, topic, qi))
 	}
-	return nil
+	return fail(fmt.Sprintf("index points at a %v record", rec.Type))
 }
 
 // QueueBounds returns the readable offsets [earliest, latest) of a queue.

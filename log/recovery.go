@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/riffle-streams/riffle/log/internal/record"
 )
@@ -71,13 +70,23 @@ func (l *Log) recover() error {
 		l.problem("checkpoint position %d is below the earliest segment %d; replaying from %d", snap.pos, earliest, earliest)
 		snap.pos = earliest
 	}
-	if snap.pos > end {
-		l.problem("commitlog ends at %d but the checkpoint covers up to %d: %d bytes of commitlog are missing", end, snap.pos, snap.pos-end)
-		snap.pos = end
+	shortened := snap.pos > end
+	if shortened {
+		// The files lost bytes the checkpoint had seen (damage after a clean shutdown).
+		// Validate the whole last segment, so that a partial record left at its end is cut
+		// rather than appended after; index entries beyond the new end are dropped below.
+		last := cl.snapshot()[len(cl.snapshot())-1]
+		l.problem("commitlog ends at %d but the checkpoint covers up to %d: %d bytes of commitlog are missing; rescanning segment %s", end, snap.pos, snap.pos-end, last.path)
+		snap.pos = last.base
 	}
 	P := snap.pos
 	l.lastStore = snap.lastStore
 	l.groups = snap.groups
+	if b, ok := snap.ext[sectionTxns]; ok {
+		if err := l.decodeTxnSection(b); err != nil {
+			return fmt.Errorf("log: checkpoint's transaction section: %w", err)
+		}
+	}
 
 	// Queues known at the checkpoint: verify their indexes and work out where each must
 	// resume indexing.
@@ -102,15 +111,31 @@ func (l *Log) recover() error {
 			from = r
 		}
 	}
+	// Open transactions' half messages before P are found again by scanning from the
+	// first of them.
+	if m := l.minOpenTxnPos(); m >= 0 && m < from {
+		from = m
+	}
 	if from < earliest {
 		from = earliest
 	}
 	l.recovery.ScanFrom = from
-	if err := l.scan(from, P, resume); err != nil {
+	if err := l.scan(from, P); err != nil {
 		return err
+	}
+	for _, t := range l.openTxns {
+		if t.snapCount != 0 && t.snapCount > len(t.halves) {
+			l.problem("open transaction %s had %d messages at the checkpoint, %d were found", t.id, t.snapCount, len(t.halves))
+		}
+		t.snapCount = 0
 	}
 	_, l.recovery.End = cl.bounds()
 	earliest, _ = cl.bounds()
+	if shortened {
+		if err := l.dropEntriesBeyond(l.recovery.End); err != nil {
+			return err
+		}
+	}
 	for _, t := range l.topics {
 		for _, q := range t.queues {
 			if err := q.dropBefore(earliest); err != nil {
@@ -170,13 +195,16 @@ func (l *Log) adoptTopicDirs(snap *snapshot) {
 	}
 }
 
-// resumePoint verifies q's index, cuts entries at or after the checkpoint position P
-// (they are re-indexed by the scan) and returns the commitlog position from which q must
-// be indexed again: P when the index is complete up to P, earlier when it is not.
+// resumePoint verifies q's index, cuts it to the entries the checkpoint counted (expect;
+// later ones are rebuilt by the scan) and returns the commitlog position from which q must
+// be indexed again: P when its index is complete up to P, earlier when it is not.
+//
+// Entries are cut by offset, not position: a committed transaction's entries point at
+// half messages written before the commit, so positions are not ordered along a queue.
 func (l *Log) resumePoint(q *consumeQueue, expect, P, earliest int64) (int64, error) {
 	name := fmt.Sprintf("%s/%d", q.topic, q.id)
 	if !l.opts.SkipIndexVerification {
-		bad, _, _, err := q.verify()
+		bad, err := q.verify()
 		if err != nil {
 			return 0, fmt.Errorf("log: verify consume queue %s: %w", name, err)
 		}
@@ -187,14 +215,8 @@ func (l *Log) resumePoint(q *consumeQueue, expect, P, earliest int64) (int64, er
 			}
 		}
 	}
-	// Entries are in commitlog order: binary search for the first at or after P.
-	lo, hi := q.min.Load(), q.max.Load()
-	cut := sort.Search(int(hi-lo), func(i int) bool {
-		e, err := q.entry(lo + int64(i))
-		return err != nil || e.pos >= P
-	})
-	if lo+int64(cut) < hi {
-		if err := q.truncate(lo + int64(cut)); err != nil {
+	if expect >= 0 && q.max.Load() > expect {
+		if err := q.truncate(expect); err != nil {
 			return 0, err
 		}
 	}
@@ -204,7 +226,6 @@ func (l *Log) resumePoint(q *consumeQueue, expect, P, earliest int64) (int64, er
 	l.recovery.RebuiltQueues = append(l.recovery.RebuiltQueues, name)
 	last, ok, err := q.lastEntry()
 	if err != nil || !ok || expect < 0 {
-		// Nothing usable: index the queue from scratch.
 		if expect >= 0 {
 			l.problem("consume queue %s is missing or unusable (%d entries, %d expected): rebuilding it from the commitlog", name, q.max.Load()-q.min.Load(), expect)
 		}
@@ -216,20 +237,15 @@ func (l *Log) resumePoint(q *consumeQueue, expect, P, earliest int64) (int64, er
 		q.next = 0
 		return earliest, nil
 	}
-	if q.max.Load() > expect {
-		l.problem("consume queue %s has %d entries before the checkpoint, which counted %d: rebuilding", name, q.max.Load(), expect)
-		if err := q.truncate(0); err != nil {
-			return 0, err
-		}
-		return earliest, nil
-	}
 	l.problem("consume queue %s is behind the commitlog (%d of %d entries): re-indexing from offset %d", name, q.max.Load(), expect, q.max.Load())
-	return last.pos + int64(last.size), nil
+	// The missing entries' records (or, for transactions, their commits) come after the
+	// last good entry's record.
+	return last.pos, nil
 }
 
 // scan reads every record from position from to the end, dispatching what the derived
 // state has not seen, and cuts a torn or corrupt tail.
-func (l *Log) scan(from, P int64, resume map[*consumeQueue]int64) error {
+func (l *Log) scan(from, P int64) error {
 	segs := l.cl.snapshot()
 	buf := make([]byte, 8<<20)
 	var rec record.Record
@@ -274,19 +290,22 @@ func (l *Log) scan(from, P int64, resume map[*consumeQueue]int64) error {
 						return &CorruptionError{File: s.path, Offset: off + int64(p),
 							Reason: reason + "; this is not the last segment, so later data cannot be indexed safely; move the segment files from this one on aside to open the log without them"}
 					}
-					return l.cutTail(s, pos, reason)
+					if err := l.cutTail(s, pos, reason); err != nil {
+						return err
+					}
+					return l.publish()
 				}
 				pos := s.base + off + int64(p)
 				l.recovery.Records++
 				if rec.StoreTime > l.lastStore {
 					l.lastStore = rec.StoreTime
 				}
-				if err := l.replay(&rec, pos, size, P, resume); err != nil {
+				if err := l.replay(&rec, pos, size, P); err != nil {
 					return err
 				}
 				pending++
 				if pending >= 4096 {
-					if err := l.flushTouched(); err != nil {
+					if err := l.publish(); err != nil {
 						return err
 					}
 					pending = 0
@@ -299,34 +318,49 @@ func (l *Log) scan(from, P int64, resume map[*consumeQueue]int64) error {
 			off += int64(p)
 		}
 	}
-	return l.flushTouched()
+	return l.publish()
 }
 
-func (l *Log) replay(r *record.Record, pos int64, size int, P int64, resume map[*consumeQueue]int64) error {
-	if r.Type == record.TypeMessage {
-		t := l.topics[string(r.Topic)]
-		if t == nil || int(r.Queue) >= len(t.queues) {
-			if pos < P {
-				// A topic deleted from the snapshot's view (cannot happen today): skip.
-				return nil
+// replay applies one scanned record. Before P the checkpoint already holds the derived
+// state, so only what it does not hold is rebuilt: index entries missing from damaged
+// queues (by offset), and the half messages of transactions still open at P.
+func (l *Log) replay(r *record.Record, pos int64, size int, P int64) error {
+	if pos >= P {
+		if r.Type == record.TypeTopic && l.topics[string(r.Topic)] == nil {
+			// Created after the checkpoint: index files on disk are from before the
+			// crash and are rebuilt by this scan.
+			os.RemoveAll(filepath.Join(l.cqRoot, string(r.Topic)))
+		}
+		return l.stage(r, pos, size, r.StoreTime)
+	}
+	switch r.Type {
+	case record.TypeMessage:
+		if t := l.topics[string(r.Topic)]; t == nil || int(r.Queue) >= len(t.queues) {
+			return nil // its topic was not in the checkpoint: cannot happen today
+		}
+		return l.indexMessage(r, pos, size)
+	case record.TypeTxnOp:
+		o, err := decodeOp(r.Body)
+		if err != nil {
+			return fmt.Errorf("log: op record at position %d: %w", pos, err)
+		}
+		if o.op == opCommit {
+			return l.indexCommitted(o, pos)
+		}
+	case record.TypeHalf:
+		id, err := txnOfHalf(r)
+		if err != nil {
+			return fmt.Errorf("log: record at position %d: %w", pos, err)
+		}
+		if t := l.openTxns[id]; t != nil && pos >= t.firstPos {
+			q, err := l.realQueue(r, pos)
+			if err != nil {
+				return err
 			}
-			return &CorruptionError{File: "commitlog", Offset: pos, Reason: fmt.Sprintf("message for unknown queue %s/%d", r.Topic, r.Queue)}
+			t.halves = append(t.halves, halfRef{pos: pos, size: int32(size), queue: q, tagHash: tagHash(r.Tags)})
 		}
-		q := t.queues[r.Queue]
-		if r, ok := resume[q]; ok && pos < r {
-			return nil
-		}
-		return l.dispatch(r, pos, size, true)
 	}
-	if pos < P {
-		return nil
-	}
-	if r.Type == record.TypeTopic && l.topics[string(r.Topic)] == nil {
-		// Created after the checkpoint: any index files on disk are from before the crash
-		// and get rebuilt by this scan.
-		os.RemoveAll(filepath.Join(l.cqRoot, string(r.Topic)))
-	}
-	return l.dispatch(r, pos, size, true)
+	return nil
 }
 
 // cutTail truncates the commitlog at pos, the first byte that is not a valid record.
@@ -339,6 +373,30 @@ func (l *Log) cutTail(s segment, pos int64, reason string) error {
 		"at_byte", pos-s.base, "position", pos, "dropped_bytes", cut, "reason", reason)
 	if err := l.cl.truncate(pos); err != nil {
 		return fmt.Errorf("log: truncate %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// dropEntriesBeyond cuts every queue's index at its first entry whose record does not end
+// by position end (after the commitlog lost its tail).
+func (l *Log) dropEntriesBeyond(end int64) error {
+	for _, t := range l.topics {
+		for _, q := range t.queues {
+			cut := q.max.Load()
+			for cut > q.min.Load() {
+				e, err := q.entry(cut - 1)
+				if err == nil && e.pos+int64(e.size) <= end {
+					break
+				}
+				cut--
+			}
+			if cut < q.max.Load() {
+				l.problem("consume queue %s/%d: %d entries point past the end of the commitlog; dropped", q.topic, q.id, q.max.Load()-cut)
+				if err := q.truncate(cut); err != nil {
+					return err
+				}
+			}
+		}
 	}
 	return nil
 }

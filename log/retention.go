@@ -32,8 +32,23 @@ func (l *Log) retain() (int, error) {
 		total += s.size
 	}
 	now := l.opts.Clock.Now()
+	openPos := l.minOpenTxnPos()
+	l.mu.RLock()
+	late := make(map[int64]int64, len(l.lateCommits))
+	for k, v := range l.lateCommits {
+		late[k] = v
+	}
+	l.mu.RUnlock()
 	n := 0
-	for _, s := range segs[:len(segs)-1] {
+	latest := int64(0) // the latest commit of a half message in the segments to delete
+	for i, s := range segs[:len(segs)-1] {
+		next := segs[i+1].base
+		if openPos >= 0 && openPos < next {
+			break // an open transaction's half messages are here
+		}
+		if c := late[s.base]; c > latest {
+			latest = c
+		}
 		old := false
 		if l.opts.RetentionAge > 0 {
 			if st, err := os.Stat(s.path); err == nil && now.Sub(st.ModTime()) > l.opts.RetentionAge {
@@ -46,6 +61,18 @@ func (l *Log) retain() (int, error) {
 		}
 		total -= s.size
 		n++
+		_ = next
+	}
+	// Half messages committed later must go no earlier than their commits: otherwise a
+	// queue's unreadable entries would not be a prefix of it.
+	for n > 0 && latest >= segs[n].base {
+		n--
+		latest = 0
+		for _, s := range segs[:n] {
+			if c := late[s.base]; c > latest {
+				latest = c
+			}
+		}
 	}
 	if n == 0 {
 		return 0, nil
@@ -59,6 +86,11 @@ func (l *Log) retain() (int, error) {
 		return 0, &FailedError{Err: err}
 	}
 	earliest, _ := l.cl.bounds()
+	l.mu.Lock()
+	for _, s := range gone {
+		delete(l.lateCommits, s.base)
+	}
+	l.mu.Unlock()
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	for _, t := range l.topics {
