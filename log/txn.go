@@ -785,4 +785,3 @@ func (l *Log) CheckTransactions(ctx context.Context) int {
 	}
 	return resolved
 }
-
