@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/riffle-streams/riffle/log/internal/record"
 )
@@ -39,6 +40,7 @@ type recMeta struct {
 	size    int32
 	queue   *consumeQueue // nil for system records
 	tagHash uint64
+	deliver int64 // a delayed message's due time; 0 otherwise
 }
 
 // finish delivers the request's result.
@@ -162,6 +164,9 @@ func (l *Log) encodeMessages(msgs []*Message, d Durability, txn *TxnID) (*reques
 		if txn != nil {
 			size += len(HalfTopic) + 128 + len(m.Topic) + len(txn.Producer)
 		}
+		if m.DeliverAt != 0 {
+			size += len(TimerTopic) + 96 + len(m.Topic)
+		}
 	}
 	if d == DurabilityDefault {
 		d = l.opts.Durability
@@ -169,8 +174,14 @@ func (l *Log) encodeMessages(msgs []*Message, d Durability, txn *TxnID) (*reques
 	r := &request{msgs: msgs, durability: d, metas: make([]recMeta, len(msgs))}
 	r.enc, r.pooled = getEnc(size)
 	var t *topic
-	var now int64
 	var props []byte
+	now := int64(0)
+	for _, m := range msgs {
+		if m.Timestamp == 0 || m.DeliverAt != 0 {
+			now = l.opts.Clock.Now().UnixMilli()
+			break
+		}
+	}
 	for i, m := range msgs {
 		if t == nil || t.name != m.Topic {
 			if t = l.lookupTopic(m.Topic); t == nil {
@@ -189,10 +200,19 @@ func (l *Log) encodeMessages(msgs []*Message, d Durability, txn *TxnID) (*reques
 			return nil, fmt.Errorf("%w: message %d: topic %q has %d queues, no queue %d", ErrInvalidMessage, i, m.Topic, n, m.Queue)
 		}
 		if m.Timestamp == 0 {
-			if now == 0 {
-				now = l.opts.Clock.Now().UnixMilli()
-			}
 			m.Timestamp = now
+		}
+		delayed := m.DeliverAt > now
+		if delayed {
+			if txn != nil {
+				r.releaseEnc()
+				return nil, fmt.Errorf("%w: message %d: a delayed message cannot be part of a transaction", ErrInvalidMessage, i)
+			}
+			if max := l.opts.TimerMaxDelay.Milliseconds(); m.DeliverAt-now > max {
+				r.releaseEnc()
+				return nil, fmt.Errorf("%w: message %d: due in %v, more than the maximum delay %v (Options.TimerMaxDelay)",
+					ErrInvalidMessage, i, time.Duration(m.DeliverAt-now)*time.Millisecond, l.opts.TimerMaxDelay)
+			}
 		}
 		rec := record.Record{Type: record.TypeMessage, Timestamp: m.Timestamp, Topic: t.nameBytes, Key: m.Key, Body: m.Body}
 		if m.Tags != "" {
@@ -207,13 +227,24 @@ func (l *Log) encodeMessages(msgs []*Message, d Durability, txn *TxnID) (*reques
 			props = halfProps(record.EncodeProps(props[:0], m.Properties), txn, m.Topic, m.Queue)
 			rec.Props = props
 		}
+		meta := recMeta{queue: t.queues[m.Queue]}
+		if delayed {
+			rec.Type, rec.Topic = record.TypeTimer, timerTopicBytes
+			props = timerProps(record.EncodeProps(props[:0], m.Properties), m.Topic, m.Queue, m.DeliverAt)
+			rec.Props = props
+			meta.deliver = m.DeliverAt
+		}
 		r.enc = record.AppendPartial(r.enc, &rec)
-		r.metas[i] = recMeta{size: int32(rec.Size()), queue: t.queues[m.Queue], tagHash: tagHash(rec.Tags)}
+		meta.size, meta.tagHash = int32(rec.Size()), tagHash(rec.Tags)
+		r.metas[i] = meta
 	}
 	return r, nil
 }
 
-var halfTopicBytes = []byte(HalfTopic)
+var (
+	halfTopicBytes  = []byte(HalfTopic)
+	timerTopicBytes = []byte(TimerTopic)
+)
 
 // sysRequest makes a request of a system record; the appender encodes it after
 // prepareSys, which may complete it (an incarnation's epoch, a commit's offsets).
@@ -408,6 +439,13 @@ write:
 				record.Seal(r.enc[off:off+size], 0, 0, now)
 				r.msgs[i].StoreTime = now
 				l.stageHalf(*r.txn, halfRef{pos: end, size: int32(size), queue: q, tagHash: m.tagHash}, now)
+			case m.deliver != 0:
+				record.Seal(r.enc[off:off+size], 0, 0, now)
+				msg := r.msgs[i]
+				msg.Offset, msg.StoreTime = -1, now
+				if err = l.stageTimer(end, size, m.deliver, msg.Key); err != nil {
+					break write
+				}
 			default:
 				qoff := q.next
 				record.Seal(r.enc[off:off+size], uint32(q.id), qoff, now)

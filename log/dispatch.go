@@ -28,6 +28,11 @@ func (l *Log) prepareSys(r *record.Record) error {
 		return l.prepareInit(r)
 	case record.TypeTxnOp:
 		return l.prepareOp(r)
+	case record.TypeTimerOp:
+		if len(r.Body) > 0 && r.Body[0] == timerFire {
+			return l.prepareFire(r)
+		}
+		return nil
 	}
 	return fmt.Errorf("log: internal: unexpected system record %v", r.Type)
 }
@@ -73,6 +78,18 @@ func (l *Log) stage(r *record.Record, pos int64, size int, storeTime int64) erro
 			return fmt.Errorf("log: op record at position %d: %w", pos, err)
 		}
 		return l.stageOp(o, pos)
+	case record.TypeTimer:
+		at, err := deliverAtOf(r)
+		if err != nil {
+			return fmt.Errorf("log: timer record at position %d: %w", pos, err)
+		}
+		return l.stageTimer(pos, size, at, r.Key)
+	case record.TypeTimerOp:
+		o, err := decodeTimerOp(r.Body)
+		if err != nil {
+			return fmt.Errorf("log: timer op record at position %d: %w", pos, err)
+		}
+		return l.stageTimerOp(o, pos, storeTime)
 	}
 	return nil
 }

@@ -48,6 +48,9 @@ type Log struct {
 	checkers   map[string]TxnChecker // producers in local-transaction mode
 	live       map[string]uint32     // producers initialised by this process: id -> epoch
 	checkDone  chan struct{}
+	timerDone  chan struct{}
+
+	wheel *wheel // delayed messages; appender-owned
 
 	closeMu sync.RWMutex // held (read) while sending to reqs; Close takes it to refuse more
 	closed  bool
@@ -115,6 +118,7 @@ func Open(dir string, opts Options) (*Log, error) {
 		checkers:    map[string]TxnChecker{},
 		live:        map[string]uint32{},
 		checkDone:   make(chan struct{}),
+		timerDone:   make(chan struct{}),
 	}
 	if err := l.recover(); err != nil {
 		l.closeFiles()
@@ -124,6 +128,7 @@ func Open(dir string, opts Options) (*Log, error) {
 	go l.syncLoop()
 	go l.appendLoop()
 	go l.checkBackLoop()
+	go l.timerLoop()
 	return l, nil
 }
 
@@ -145,8 +150,9 @@ func (l *Log) Close() error {
 	l.closed = true
 	l.closeMu.Unlock()
 	close(l.quit)
-	<-l.done
 	<-l.checkDone
+	<-l.timerDone
+	<-l.done
 	err := l.closeFiles()
 	if uerr := unlockDir(l.lock); err == nil {
 		err = uerr
@@ -158,6 +164,9 @@ func (l *Log) closeFiles() error {
 	var errs []error
 	if l.cl != nil {
 		errs = append(errs, l.cl.close())
+	}
+	if l.wheel != nil {
+		errs = append(errs, l.wheel.close())
 	}
 	for _, t := range l.topics {
 		for _, q := range t.queues {
@@ -315,6 +324,10 @@ func (l *Log) checkpoint() error {
 	}
 	l.mu.RUnlock()
 	snap.ext[sectionTxns] = l.encodeTxnSection()
+	if err := l.wheel.flush(); err != nil {
+		return &FailedError{Err: fmt.Errorf("write timer wheel: %w", err)}
+	}
+	snap.ext[sectionTimers] = l.encodeTimerSection()
 	for _, t := range l.topics {
 		for _, q := range t.queues {
 			if err := q.sync(); err != nil {

@@ -32,8 +32,14 @@ type Message struct {
 	Tags       string
 	Properties map[string]string
 	Body       []byte
-	// Timestamp is the message's own time in ms since the epoch; 0 means the store time.
+	// Timestamp is the message's own time in ms since the epoch; 0 means the time of the
+	// Append call.
 	Timestamp int64
+	// DeliverAt, when after the time of the Append call (ms since the epoch), makes this a
+	// delayed message: it becomes readable in its queue at that time (to the log's timer
+	// precision, never earlier), and Append sets Offset to -1. At most
+	// Options.TimerMaxDelay ahead. Not allowed inside a transaction.
+	DeliverAt int64
 
 	// Offset is the message's index in its queue (set by Append and Read).
 	Offset int64

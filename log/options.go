@@ -86,6 +86,13 @@ type Options struct {
 	// transaction gets before the log aborts it. Default 15 (RocketMQ's transactionCheckMax).
 	TxnCheckMax int
 
+	// TimerPrecision is the tick of the timing wheel of delayed messages: a delayed message
+	// becomes readable within one tick after its due time, never before. Default 1 s; at
+	// least 1 ms.
+	TimerPrecision time.Duration
+	// TimerMaxDelay bounds how far ahead a delayed message may be due. Default 7 days.
+	TimerMaxDelay time.Duration
+
 	// Clock is the source of store timestamps and timers. Default the real clock.
 	Clock clock.Clock
 	// Logger receives what recovery and retention did. Default slog.Default().
@@ -137,6 +144,12 @@ func (o *Options) EnsureDefaults() *Options {
 	if o.TxnCheckMax == 0 {
 		o.TxnCheckMax = 15
 	}
+	if o.TimerPrecision == 0 {
+		o.TimerPrecision = time.Second
+	}
+	if o.TimerMaxDelay == 0 {
+		o.TimerMaxDelay = 7 * 24 * time.Hour
+	}
 	if o.Clock == nil {
 		o.Clock = clock.New()
 	}
@@ -176,6 +189,12 @@ func (o *Options) Validate() error {
 	}
 	if o.TxnTimeout < 0 || o.TxnCheckInterval < 0 || o.TxnCheckMax < 0 {
 		bad("transaction timeouts and TxnCheckMax must not be negative")
+	}
+	if o.TimerPrecision < time.Millisecond || o.TimerPrecision%time.Millisecond != 0 {
+		bad("TimerPrecision %v must be a whole number of milliseconds, at least 1 ms", o.TimerPrecision)
+	}
+	if o.TimerMaxDelay < o.TimerPrecision {
+		bad("TimerMaxDelay %v is below TimerPrecision %v", o.TimerMaxDelay, o.TimerPrecision)
 	}
 	if o.RetentionBytes < 0 {
 		bad("RetentionBytes %d must not be negative", o.RetentionBytes)

@@ -87,6 +87,29 @@ func (l *Log) recover() error {
 			return fmt.Errorf("log: checkpoint's transaction section: %w", err)
 		}
 	}
+	if l.wheel, err = openWheel(filepath.Join(l.dir, "timerwheel"), l.opts.TimerPrecision, l.opts.TimerMaxDelay); err != nil {
+		return fmt.Errorf("log: open timer wheel: %w", err)
+	}
+	rebuildWheel := false
+	if b, ok := snap.ext[sectionTimers]; ok {
+		logLen, err := l.decodeTimerSection(b)
+		if err != nil {
+			return fmt.Errorf("log: checkpoint's timer section: %w", err)
+		}
+		if ok, err := l.wheel.load(logLen); err != nil {
+			return fmt.Errorf("log: load timer wheel: %w", err)
+		} else if !ok {
+			l.problem("timer wheel files in %s do not match the checkpoint: rebuilding the wheel from the commitlog", l.wheel.dir)
+			rebuildWheel = true
+		}
+	} else {
+		// No checkpoint (the scan below replays everything into an empty wheel), or
+		// one without timers (rebuild).
+		rebuildWheel = l.recovery.CheckpointPos >= 0
+		if err := l.wheel.reset(); err != nil {
+			return err
+		}
+	}
 
 	// Queues known at the checkpoint: verify their indexes and work out where each must
 	// resume indexing.
@@ -128,6 +151,11 @@ func (l *Log) recover() error {
 			l.problem("open transaction %s had %d messages at the checkpoint, %d were found", t.id, t.snapCount, len(t.halves))
 		}
 		t.snapCount = 0
+	}
+	if rebuildWheel {
+		if err := l.rebuildWheel(); err != nil {
+			return fmt.Errorf("log: rebuild timer wheel: %w", err)
+		}
 	}
 	_, l.recovery.End = cl.bounds()
 	earliest, _ = cl.bounds()
@@ -347,6 +375,12 @@ func (l *Log) replay(r *record.Record, pos int64, size int, P int64) error {
 		if o.op == opCommit {
 			return l.indexCommitted(o, pos)
 		}
+	case record.TypeTimerOp:
+		o, err := decodeTimerOp(r.Body)
+		if err != nil {
+			return fmt.Errorf("log: timer op record at position %d: %w", pos, err)
+		}
+		return l.indexFired(o, pos)
 	case record.TypeHalf:
 		id, err := txnOfHalf(r)
 		if err != nil {
@@ -396,6 +430,100 @@ func (l *Log) dropEntriesBeyond(end int64) error {
 					return err
 				}
 			}
+		}
+	}
+	return nil
+}
+
+// rebuildWheel rebuilds the timer wheel from the commitlog in two passes: the first finds
+// every timer already fired or cancelled (fire records list them) and the last cursor; the
+// second inserts the timers still pending. Retention never deletes a segment holding a
+// pending timer, so every pending timer is found.
+func (l *Log) rebuildWheel() error {
+	w := l.wheel
+	if err := w.reset(); err != nil {
+		return err
+	}
+	done := map[int64]bool{}
+	earliest, _ := l.cl.bounds()
+	err := l.forEachRecord(earliest, func(r *record.Record, pos int64, size int) error {
+		if r.Type != record.TypeTimerOp {
+			return nil
+		}
+		o, err := decodeTimerOp(r.Body)
+		if err != nil {
+			return err
+		}
+		if o.op == timerCancelOp {
+			h := keyHashOf(o.key)
+			w.cancels[h] = append(w.cancels[h], timerCancel{topic: o.topic, key: string(o.key), pos: pos, at: r.StoreTime})
+			return nil
+		}
+		for _, f := range o.fired {
+			done[f.pos] = true
+		}
+		for _, p := range o.cancelled {
+			done[p] = true
+		}
+		if o.to > w.cursor {
+			w.cursor = o.to
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = l.forEachRecord(earliest, func(r *record.Record, pos int64, size int) error {
+		if r.Type != record.TypeTimer || done[pos] {
+			return nil
+		}
+		at, err := deliverAtOf(r)
+		if err != nil {
+			return err
+		}
+		return l.stageTimer(pos, size, at, r.Key)
+	})
+	if err == nil {
+		l.problem("timer wheel rebuilt: %d delayed messages pending", w.pending)
+	}
+	return err
+}
+
+// forEachRecord calls fn for every record from position from (the commitlog is valid:
+// recovery has run its scan).
+func (l *Log) forEachRecord(from int64, fn func(r *record.Record, pos int64, size int) error) error {
+	var rec record.Record
+	buf := make([]byte, 4<<20)
+	for _, s := range l.cl.snapshot() {
+		if s.base+s.size <= from {
+			continue
+		}
+		off := max(from-s.base, 0)
+		for off < s.size {
+			n := min(int64(len(buf)), s.size-off)
+			if _, err := s.f.ReadAt(buf[:n], off); err != nil && !errors.Is(err, io.EOF) {
+				return err
+			}
+			p := 0
+			for p < int(n) {
+				size, err := record.Decode(buf[p:n], &rec)
+				if errors.Is(err, record.ErrShort) && p > 0 {
+					break // continues in the next chunk
+				}
+				if errors.Is(err, record.ErrShort) {
+					need, _ := record.Length(buf[p:n])
+					buf = make([]byte, need)
+					break
+				}
+				if err != nil {
+					return &CorruptionError{File: s.path, Offset: off + int64(p), Reason: err.Error()}
+				}
+				if err := fn(&rec, s.base+off+int64(p), size); err != nil {
+					return err
+				}
+				p += size
+			}
+			off += int64(p)
 		}
 	}
 	return nil

@@ -33,6 +33,9 @@ func (l *Log) retain() (int, error) {
 	}
 	now := l.opts.Clock.Now()
 	openPos := l.minOpenTxnPos()
+	if tp := l.minPendingTimerSegment(); tp >= 0 && (openPos < 0 || tp < openPos) {
+		openPos = tp // a pending delayed message keeps its segment
+	}
 	l.mu.RLock()
 	late := make(map[int64]int64, len(l.lateCommits))
 	for k, v := range l.lateCommits {
