@@ -267,7 +267,7 @@ func (w *wheel) flush() error {
 // --- records ---
 
 const (
-	timerFire   byte = 1
+	timerFire     byte = 1
 	timerCancelOp byte = 2
 )
 
