@@ -97,6 +97,10 @@ type Options struct {
 	Clock clock.Clock
 	// Logger receives what recovery and retention did. Default slog.Default().
 	Logger *slog.Logger
+
+	// manualTimers turns off the timer goroutine (in-package tests fire explicitly: a
+	// mock clock sleeps for every tick it fires).
+	manualTimers bool
 }
 
 const (

@@ -633,6 +633,10 @@ var errNothingDue = errors.New("log: no timer due")
 // timerLoop fires due timers every precision tick; at start it delivers what is overdue.
 func (l *Log) timerLoop() {
 	defer close(l.timerDone)
+	if l.opts.manualTimers {
+		<-l.quit
+		return
+	}
 	t := l.opts.Clock.Ticker(l.opts.TimerPrecision)
 	defer t.Stop()
 	fire := func() {

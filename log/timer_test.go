@@ -18,6 +18,7 @@ func timerLog(t *testing.T, dir string, precision time.Duration, mock *clock.Moc
 	opts := testOptions()
 	opts.Clock = mock
 	opts.TimerPrecision = precision
+	opts.manualTimers = true
 	opts.FlushInterval, opts.CheckpointInterval, opts.RetentionCheckInterval, opts.TxnCheckInterval = 1000*time.Hour, 1000*time.Hour, 1000*time.Hour, 1000*time.Hour
 	return openT(t, dir, opts), opts
 }
@@ -219,4 +220,82 @@ func TestDelayedWheelRebuiltWhenFilesAreLost(t *testing.T) {
 	assert.Equal(t, int64(7), st.Pending)
 	got := advance(t, l, mock, 10*time.Second, &from)
 	assert.Equal(t, []string{"3", "4", "5", "6", "7", "8", "9"}, got)
+}
+
+func TestRetryLevelsThenDeadLetter(t *testing.T) {
+	const base = 1_000_000
+	mock := newMock(base)
+	l, _ := timerLog(t, t.TempDir(), time.Second, mock)
+	ctx := context.Background()
+	require.NoError(t, l.CreateTopic(ctx, "orders", 1))
+	require.NoError(t, l.Append(ctx, &Message{Topic: "orders", Queue: 0, Key: []byte("k"), Body: []byte("poison")}))
+	m := readAll(t, l, "orders", 0)[0]
+	retry, dlq := RetryTopic("billing"), DLQTopic("billing")
+	var from int64
+	for attempt := 0; attempt < MaxReconsumeTimes; attempt++ {
+		dead, err := l.Retry(ctx, "billing", &m)
+		require.NoError(t, err)
+		require.False(t, dead)
+		delay := RetryDelays[2+attempt]
+		mock.Add(delay - time.Second)
+		_, err = l.FireTimers(ctx)
+		require.NoError(t, err)
+		f, err := l.Read(ctx, retry, 0, from, ReadOptions{})
+		require.NoError(t, err)
+		require.Empty(t, f.Messages, "attempt %d: not before %v", attempt, delay)
+		mock.Add(time.Second)
+		_, err = l.FireTimers(ctx)
+		require.NoError(t, err)
+		f, err = l.Read(ctx, retry, 0, from, ReadOptions{})
+		require.NoError(t, err)
+		require.Len(t, f.Messages, 1, "attempt %d redelivered after %v", attempt, delay)
+		from = f.Next
+		m = f.Messages[0]
+		assert.Equal(t, fmt.Sprint(attempt+1), m.Properties[PropReconsumeTimes])
+		assert.Equal(t, "orders", m.Properties[PropRetryTopic])
+		assert.Equal(t, "poison", string(m.Body))
+	}
+	dead, err := l.Retry(ctx, "billing", &m)
+	require.NoError(t, err)
+	assert.True(t, dead)
+	msgs := readAll(t, l, dlq, 0)
+	require.Len(t, msgs, 1)
+	assert.Equal(t, "17", msgs[0].Properties[PropReconsumeTimes])
+	assert.Equal(t, "k", string(msgs[0].Key))
+}
+
+// TestDelayedOverdueDeliveredOnOpenThenFiring runs the timer goroutine itself: a reopened
+// log delivers what became overdue while it was closed, then keeps firing.
+func TestDelayedOverdueDeliveredOnOpenThenFiring(t *testing.T) {
+	const base = 1_000_000
+	mock := newMock(base)
+	dir := t.TempDir()
+	l, opts := timerLog(t, dir, time.Second, mock)
+	ctx := context.Background()
+	require.NoError(t, l.CreateTopic(ctx, "d", 1))
+	require.NoError(t, l.Append(ctx, &Message{Topic: "d", Queue: 0, Body: []byte("overdue"), DeliverAt: base + 2000}))
+	require.NoError(t, l.Append(ctx, &Message{Topic: "d", Queue: 0, Body: []byte("later"), DeliverAt: base + 60_000}))
+	require.NoError(t, l.Close())
+
+	mock.Add(10 * time.Second) // while closed
+	opts.manualTimers = false
+	l = openT(t, dir, opts)
+	waitFor := func(n int) []string {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			msgs := readAll(t, l, "d", 0)
+			if len(msgs) >= n || time.Now().After(deadline) {
+				return bodies(msgs)
+			}
+			select {
+			case <-l.Notify():
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+	assert.Equal(t, []string{"overdue"}, waitFor(1), "delivered at open, with no tick")
+	for i := 0; i < 50; i++ {
+		mock.Add(time.Second) // the goroutine's ticker fires
+	}
+	assert.Equal(t, []string{"overdue", "later"}, waitFor(2))
 }
