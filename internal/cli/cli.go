@@ -91,13 +91,13 @@ func Run(ctx context.Context, env *Env, args []string) int {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	run := cmd.flags(fs)
-	fs.Usage = func() { printLeafHelp(fs.Output(), cmd, name, fs) }
+	fs.Usage = func() {} // Parse prints the error; the hint follows
 	if err := fs.Parse(rest); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(env.Stdout)
-			fs.Usage()
+			printLeafHelp(env.Stdout, cmd, name, fs)
 			return 0
 		}
+		fmt.Fprintf(env.Stderr, "run '%s --help' for usage\n", name)
 		return 2
 	}
 	if fs.NArg() > 0 {
@@ -157,7 +157,7 @@ func printLeafHelp(w io.Writer, cmd *command, name string, fs *flag.FlagSet) {
 			head += " " + typ
 		}
 		def := ""
-		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && f.DefValue != "0s" {
 			def = fmt.Sprintf(" (default %s)", f.DefValue)
 		}
 		fmt.Fprintf(w, "%s\n      %s%s\n", head, usage, def)

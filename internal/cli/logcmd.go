@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"sort"
 	"text/tabwriter"
@@ -27,6 +26,8 @@ func logCommand() *command {
 			produceCommand(),
 			consumeCommand(),
 			offsetsCommand(),
+			txnsCommand(),
+			timersCommand(),
 			benchCommand(),
 		},
 	}
@@ -116,7 +117,7 @@ func produceCommand() *command {
 	return &command{
 		name:    "produce",
 		summary: "append standard input to a topic, one message per line",
-		usage:   "--data DIR --topic T [--keyed] [--queue Q] [--sync]",
+		usage:   "--data DIR --topic T [--keyed] [--queue Q] [--sync] [--delay D | --deliver-at T] [--txn N]",
 		help: `Each line of standard input, without its newline, is one message body. With --keyed a
 line is KEY<TAB>VALUE: the key picks the queue by hash and VALUE is the body (a line
 without a tab is a key with an empty body). Without --keyed and --queue, lines go to the
@@ -124,16 +125,49 @@ queues round-robin.
 
 At the first invalid line (for example one over the size limit) produce stops with exit
 code 1 and an error naming the line number and the limit; every line before it stays
-stored. With --sync each message is durable (fsynced) before the next line is read.`,
+stored. With --sync each message is durable (fsynced) before the next line is read.
+
+--delay and --deliver-at make every message a delayed one: it becomes readable when due
+(to the log's timer precision, 1 s; never earlier), delivered by whichever riffle process
+holds the log open then, or by the next one that opens it.
+
+--txn N groups every N consecutive lines into one transaction (producer id
+"riffle-log-produce"): each group becomes visible all at once when it commits, or not at
+all if produce dies before. The last group may be shorter and commits at the end of input;
+at an invalid line, the lines of the group before it are committed. With --sync each
+commit is durable before the next group starts. --txn cannot be combined with a delay.`,
 		flags: func(fs *flag.FlagSet) func(context.Context, *Env) error {
 			data := fs.String("data", "", "data directory of the log")
 			topic := fs.String("topic", "", "topic to append to (create it with 'riffle log topics create')")
 			keyed := fs.Bool("keyed", false, "lines are KEY<TAB>VALUE; the key picks the queue")
 			queue := fs.Int("queue", -1, "append every message to this queue (default: by key, or round-robin)")
 			sync := fs.Bool("sync", false, "fsync each message before reading the next line")
+			delay := fs.Duration("delay", 0, "deliver every message this long after it is produced")
+			deliverAt := fs.String("deliver-at", "", "deliver every message at this RFC 3339 time")
+			txn := fs.Int("txn", 0, "commit every N lines as one transaction")
 			return func(ctx context.Context, env *Env) error {
 				if err := required("data", *data, "topic", *topic); err != nil {
 					return err
+				}
+				opts := produceOptions{keyed: *keyed, queue: *queue, txn: *txn, delay: *delay}
+				if *delay < 0 {
+					return usageErr("--delay %v must not be negative", *delay)
+				}
+				if *deliverAt != "" {
+					if *delay != 0 {
+						return usageErr("--delay and --deliver-at exclude each other")
+					}
+					t, err := time.Parse(time.RFC3339Nano, *deliverAt)
+					if err != nil {
+						return usageErr("--deliver-at %q: want an RFC 3339 time such as 2026-11-22T10:00:00Z", *deliverAt)
+					}
+					opts.deliverAt = t.UnixMilli()
+				}
+				if *txn < 0 {
+					return usageErr("--txn %d must not be negative", *txn)
+				}
+				if *txn > 0 && (opts.delay != 0 || opts.deliverAt != 0) {
+					return usageErr("--txn cannot be combined with --delay or --deliver-at: a delayed message cannot be part of a transaction")
 				}
 				d := rlog.Async
 				if *sync {
@@ -144,7 +178,8 @@ stored. With --sync each message is durable (fsynced) before the next line is re
 					return err
 				}
 				defer l.Close()
-				n, err := produce(ctx, l, env.Stdin, *topic, *keyed, *queue, d)
+				opts.durability = d
+				n, err := produce(ctx, l, env.Stdin, *topic, opts)
 				if cerr := l.Close(); err == nil {
 					err = cerr
 				}
@@ -158,21 +193,53 @@ stored. With --sync each message is durable (fsynced) before the next line is re
 	}
 }
 
+type produceOptions struct {
+	keyed      bool
+	queue      int
+	durability rlog.Durability
+	txn        int           // lines per transaction; 0: none
+	delay      time.Duration // delayed messages
+	deliverAt  int64         // delayed messages, ms since the epoch
+}
+
 // produce appends lines from r; it batches lines already buffered when not in sync mode.
-func produce(ctx context.Context, l *rlog.Log, r io.Reader, topic string, keyed bool, queue int, d rlog.Durability) (int, error) {
+func produce(ctx context.Context, l *rlog.Log, r io.Reader, topic string, o produceOptions) (int, error) {
 	ti, err := l.Topic(topic)
 	if err != nil {
 		return 0, fmt.Errorf("%w (create it first: riffle log topics create --data %s --topic %s --queues N)", err, l.Dir(), topic)
 	}
-	if queue >= len(ti.Queues) || queue < -1 {
-		return 0, usageErr("--queue %d: topic %s has queues 0 to %d", queue, topic, len(ti.Queues)-1)
+	if o.queue >= len(ti.Queues) || o.queue < -1 {
+		return 0, usageErr("--queue %d: topic %s has queues 0 to %d", o.queue, topic, len(ti.Queues)-1)
+	}
+	keyed, queue, d := o.keyed, o.queue, o.durability
+	var producer *rlog.Producer
+	var tx *rlog.Txn
+	if o.txn > 0 {
+		if producer, err = l.InitProducer(ctx, "riffle-log-produce", rlog.ProducerOptions{}); err != nil {
+			return 0, err
+		}
 	}
 	br := bufio.NewReaderSize(r, 1<<20)
 	var batch []*rlog.Message
-	n, line := 0, 0
+	var commit func() error
+	n, line, inTxn := 0, 0, 0
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
+		}
+		if producer != nil {
+			if tx == nil {
+				tx = producer.Begin()
+			}
+			if err := tx.Send(ctx, batch...); err != nil {
+				return fmt.Errorf("line %d: %w", line, err)
+			}
+			inTxn += len(batch)
+			batch = batch[:0]
+			if inTxn < o.txn {
+				return nil
+			}
+			return commit()
 		}
 		if err := l.AppendWith(ctx, d, batch...); err != nil {
 			return fmt.Errorf("line %d: %w", line, err)
@@ -181,13 +248,30 @@ func produce(ctx context.Context, l *rlog.Log, r io.Reader, topic string, keyed 
 		batch = batch[:0]
 		return nil
 	}
+	commit = func() error {
+		if tx == nil {
+			return nil
+		}
+		if err := tx.Commit(ctx, "", nil); err != nil {
+			return fmt.Errorf("commit the transaction ending at line %d: %w", line, err)
+		}
+		n += inTxn
+		tx, inTxn = nil, 0
+		return nil
+	}
+	finish := func() error {
+		if err := flush(); err != nil {
+			return err
+		}
+		return commit()
+	}
 	for {
 		b, rerr := readLine(br)
 		if rerr != nil && !errors.Is(rerr, io.EOF) {
 			return n, errors.Join(flush(), fmt.Errorf("read standard input after line %d: %w", line, rerr))
 		}
 		if b == nil && errors.Is(rerr, io.EOF) {
-			return n, flush()
+			return n, finish()
 		}
 		line++
 		m := &rlog.Message{Topic: topic, Queue: rlog.ByKey, Body: b}
@@ -201,20 +285,27 @@ func produce(ctx context.Context, l *rlog.Log, r io.Reader, topic string, keyed 
 		if queue >= 0 {
 			m.Queue = queue
 		}
+		switch {
+		case o.delay > 0:
+			m.DeliverAt = time.Now().Add(o.delay).UnixMilli()
+		case o.deliverAt != 0:
+			m.DeliverAt = o.deliverAt
+		}
 		if err := l.ValidateMessage(m); err != nil {
-			if ferr := flush(); ferr != nil {
+			if ferr := finish(); ferr != nil {
 				return n, ferr
 			}
 			return n, fmt.Errorf("line %d: %w; the %d lines before it are stored", line, err, n)
 		}
 		batch = append(batch, m)
-		if d == rlog.Sync || br.Buffered() == 0 || len(batch) >= 1024 {
+		full := o.txn > 0 && inTxn+len(batch) >= o.txn
+		if d == rlog.Sync || br.Buffered() == 0 || len(batch) >= 1024 || full {
 			if err := flush(); err != nil {
 				return n, err
 			}
 		}
 		if errors.Is(rerr, io.EOF) {
-			return n, flush()
+			return n, finish()
 		}
 	}
 }
@@ -467,6 +558,76 @@ func offsetsCommand() *command {
 	}
 }
 
-var quietLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
+func txnsCommand() *command {
+	return &command{
+		name:    "txns",
+		summary: "list open transactions",
+		usage:   "--data DIR",
+		help: `Columns: PRODUCER, INCARNATION, TXN (its sequence number), AGE (since its first
+message), MESSAGES, STATE (open, or fenced: a newer incarnation exists and the transaction
+waits for check-back).`,
+		flags: func(fs *flag.FlagSet) func(context.Context, *Env) error {
+			data := fs.String("data", "", "data directory of the log")
+			return func(ctx context.Context, env *Env) error {
+				l, err := openExisting(env, *data)
+				if err != nil {
+					return err
+				}
+				defer l.Close()
+				tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "PRODUCER\tINCARNATION\tTXN\tAGE\tMESSAGES\tSTATE")
+				now := time.Now().UnixMilli()
+				for _, t := range l.OpenTransactions() {
+					state := "open"
+					if t.Fenced {
+						state = "fenced"
+					}
+					age := time.Duration(now-t.Started) * time.Millisecond
+					fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%s\n", t.ID.Producer, t.ID.Epoch, t.ID.Seq, age.Round(time.Millisecond), t.Messages, state)
+				}
+				return tw.Flush()
+			}
+		},
+	}
+}
 
-var _ = time.Second
+func timersCommand() *command {
+	return &command{
+		name:    "timers",
+		summary: "show delayed messages: pending count, next due time, lag of the last firing",
+		usage:   "--data DIR",
+		help: `Opening the log delivers every delayed message already due, so the figures are those
+after that delivery. Output, one "name: value" per line:
+  pending: N
+  next due: RFC 3339 time, or - when nothing is pending
+  last firing: RFC 3339 time, or - when nothing has fired yet
+  last firing lag: how late the last firing delivered against its due time, e.g. 12ms
+  precision: the timer tick, e.g. 1s`,
+		flags: func(fs *flag.FlagSet) func(context.Context, *Env) error {
+			data := fs.String("data", "", "data directory of the log")
+			return func(ctx context.Context, env *Env) error {
+				l, err := openExisting(env, *data)
+				if err != nil {
+					return err
+				}
+				defer l.Close()
+				if _, err := l.FireTimers(ctx); err != nil {
+					return err
+				}
+				st, err := l.Timers(ctx)
+				if err != nil {
+					return err
+				}
+				at := func(ms int64) string {
+					if ms == 0 {
+						return "-"
+					}
+					return time.UnixMilli(ms).UTC().Format(time.RFC3339Nano)
+				}
+				fmt.Fprintf(env.Stdout, "pending: %d\nnext due: %s\nlast firing: %s\nlast firing lag: %s\nprecision: %s\n",
+					st.Pending, at(st.NextDue), at(st.LastFiring), time.Duration(st.LastLag)*time.Millisecond, st.Precision)
+				return l.Close()
+			}
+		},
+	}
+}
