@@ -33,7 +33,7 @@
 // # Goroutines
 //
 // One appender goroutine owns every mutation (appends, dispatch into the indexes, segment
-// rolls, checkpoints, retention). Producers encode and checksum their records on their own
+// rolls, checkpoints, retention, transaction commits, timer firings). Producers encode and checksum their records on their own
 // goroutines and queue them; the appender takes all queued requests as one batch, stamps
 // each record with its queue offset and store time, completes the CRC, writes the batch
 // with one pwritev and indexes it. A syncer goroutine fsyncs. Readers run on the callers'
@@ -46,6 +46,7 @@
 //	DATA/checkpoint                             recovery hint and snapshot (below)
 //	DATA/commitlog/<20-digit start position>    segment files
 //	DATA/consumequeue/<topic>/<queue>/<20-digit first offset>   index files
+//	DATA/timerwheel/slots, DATA/timerwheel/timerlog             the timing wheel
 //
 // All integers are little-endian.
 //
@@ -86,6 +87,27 @@
 //	offsets (3): topic = the consumer group; body = u32 count, then per entry
 //	             u16 topic length, topic, u32 queue, u64 next offset to read
 //
+// Transactions and timers (below) add these records; their topic field names the system
+// topic they belong to, and their payload is in properties and body:
+//
+//	txn-init (4): topic RMQ_SYS_TRANS_OP_HALF_TOPIC; body = u16+producer id, u32 incarnation,
+//	             u8 mode (1: local-transaction mode, older incarnations' transactions wait
+//	             for check-back; 0: they are aborted by this record)
+//	half (5):    topic RMQ_SYS_TRANS_HALF_TOPIC; key, tags, body as the message's; properties
+//	             the message's, then REAL_TOPIC, REAL_QID, TRAN_PID, TRAN_EPOCH, TRAN_SEQ
+//	txn-op (6):  topic RMQ_SYS_TRANS_OP_HALF_TOPIC; body = u8 op (1 commit, 2 abort),
+//	             u8 reason (0 producer, 1 fenced, 2 check-back, 3 gave up), u16+producer id,
+//	             u32 incarnation, u64 transaction sequence, u32 message count,
+//	             u16+group, offsets body (as above), u32 n, then per committed half message:
+//	             u64 position, u32 size, u64 tag hash, u16+topic, u32 queue, u64 queue offset
+//	timer (7):   topic rmq_sys_wheel_timer; key, tags, body as the message's; properties the
+//	             message's, then REAL_TOPIC, REAL_QID, TIMER_DELIVER_MS
+//	timer-op (8): topic rmq_sys_wheel_timer; fire: u8 1, i64 from tick, i64 to tick, u32 n,
+//	             per delivered message u64 position, u32 size, i64 due time, u64 tag hash,
+//	             u16+topic, u32 queue, u64 queue offset; u32 n, per rolled timer u64 position,
+//	             u32 size, i64 due time, u64 key hash; u32 n, per cancelled timer u64
+//	             position. cancel: u8 2, u16+topic, u32+key.
+//
 // # Consume queues
 //
 // Each queue's index is a sequence of 24-byte entries, entry i describing the message at
@@ -116,7 +138,13 @@
 //	u64 P, u64 newest store time,
 //	u32 topic count, per topic: u16 name length, name, u32 queue count, u64 next offset per queue
 //	u32 group count, per group: u16 name length, name, then an offsets body as above
-//	u32 section count, per section: u8 id, u32 length, bytes (for later features)
+//	u32 section count, per section: u8 id, u32 length, bytes. Section 1 (transactions):
+//	producers (u16+id, u32 incarnation, u8 mode), open transactions (u16+producer,
+//	u32 incarnation, u64 sequence, u64 first position, i64 started, i64 last send, u32
+//	messages), segments holding half messages committed in a later segment (u64 base,
+//	u64 commit position). Section 2 (timers): u64 cursor tick, u64 timer-log length,
+//	u64 pending, i64 last lag, i64 last firing, pending timers per segment (u64 base,
+//	u64 count), cancellations (u16+topic, u32+key, u64 position, i64 time).
 //
 // # Recovery
 //
@@ -137,6 +165,72 @@
 // machine; nothing acknowledged in Async mode is lost by a crash of the process; after any
 // crash each queue holds a contiguous prefix of what was appended to it, without duplicates;
 // no read ever returns data that fails its checks.
+//
+// # Transactions
+//
+// RocketMQ's transactional messages are at-least-once: on commit the broker copies the
+// half message into the real topic and writes the op record afterwards, so a crash in
+// between duplicates it, and consumer offsets do not take part. riffle's transactions are
+// exactly-once, and commit consumer offsets with the messages (as Kafka's do):
+//
+//   - InitProducer(id) appends a txn-init record: the new incarnation. From that record on,
+//     sends and commits of older incarnations fail with *FencedError (checked by the
+//     appender, in log order, so no zombie write can slip past it). Without a checker the
+//     same record aborts the older incarnations' open transactions.
+//   - Txn.Send appends half records. They are indexed nowhere: no reader can see them.
+//   - Txn.Commit appends one txn-op record. The appender gives each half message of the
+//     transaction the next offset of its real queue, in the order they were sent, and
+//     writes those offsets into the record; staging the record adds the index entries
+//     (pointing at the half records: no copy) and the group's offsets. That record is the
+//     only commit point: replay derives everything from it, so after a crash a transaction
+//     is wholly visible with its offsets, or not at all. A queue publishes a transaction's
+//     entries at once, and its order is commit order.
+//   - Local-transaction mode (RocketMQ's): with ProducerOptions.Checker, a transaction idle
+//     for TxnTimeout is resolved by asking the checker every TxnCheckInterval; after
+//     TxnCheckMax unknown answers, or for a producer no process has a checker for, the log
+//     aborts it with a txn-op record whose reason says so. Unknown answers are counted in
+//     memory, so a restart gives a transaction a fresh count.
+//
+// The checkpoint lists producers and open transactions (with the position of their first
+// half record, from which recovery rescans their messages). A committed transaction's
+// entries point back at half records written before later messages of the same queue, so
+// positions are not ordered along a queue: recovery cuts indexes by offset, and retention
+// keeps a segment until the commits of its half messages are deleted too. Open
+// transactions keep their segments from retention. OffsetForTime is approximate on queues
+// with transactional or delayed messages (their store time is when they were sent).
+//
+// # Delayed messages
+//
+// A message with Message.DeliverAt in the future is written as a timer record and inserted
+// into a timing wheel; it becomes readable when due, to Options.TimerPrecision (default
+// 1 s; 10 ms and 1 ms work), never before: its tick is the first at or after its due time.
+// The wheel is single-level, as RocketMQ 5's: slot i heads a linked list, in the
+// append-only DATA/timerwheel/timerlog (40-byte entries: u64 position, u32 size, u32
+// flags, i64 due time, u64 key hash, u64 previous entry + 1), of the timers of the tick t
+// with t mod slots = i; DATA/timerwheel/slots (16 bytes a slot: u64 tick, u64 head entry +
+// 1) is written at checkpoints. Slots cover TimerMaxDelay / TimerPrecision ticks, at most
+// 2^20 (16 MiB); a timer further away is parked at the wheel's last tick and inserted again
+// when that tick comes (rolled). Why one level: a hierarchical wheel cascades timers
+// between levels, and every cascade would have to be a record of its own to survive a
+// crash; rolling costs one timer-log entry per span and only for delays beyond it (none
+// with the defaults: 604,800 slots cover 7 days at 1 s).
+//
+// The appender fires: it walks the due slots and writes one timer-op record listing every
+// message it delivers with the offset it gets in its real queue (in due order), the timers
+// it rolls, and those a cancellation dropped. Staging the record indexes the messages
+// (pointing at the timer records). Like a commit, the record is the commit point, so
+// delivery is exactly-once across crashes; RocketMQ re-delivers about a second of timers
+// after one. When nothing is due the cursor advances without a record: replay then places
+// timers of those ticks differently, but fire records list what they deliver and clear
+// the slots of their ticks, so the outcome is the same. An opened log delivers everything
+// overdue at once; a goroutine then fires every tick. CancelDelayed(topic, key) cancels the
+// pending delayed messages of that key appended before it. A pending timer keeps its
+// segment from retention. Wheel files that do not match the checkpoint are rebuilt from the
+// commitlog in two passes (fired and cancelled timers first, then the pending ones).
+//
+// Retry(group, m) hands a message a consumer failed on back to its group: through the
+// delayed topic %RETRY%<group> after RocketMQ's delay level 3+n (10 s ... 2 h), and after
+// 16 retries to %DLQ%<group>.
 //
 // # Retention
 //
