@@ -47,6 +47,7 @@ func root() *command {
 		subs: []*command{
 			demoCommand(),
 			logCommand(),
+			nexmarkCommand(),
 		},
 	}
 }
@@ -67,11 +68,13 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 func Run(ctx context.Context, env *Env, args []string) int {
 	cmd, path, rest := root(), []string{"riffle"}, args
 	for len(cmd.subs) > 0 {
+		if len(rest) == 0 && len(path) > 1 {
+			// A group without its command is a usage error: the help goes to stderr.
+			printGroupHelp(env.Stderr, cmd, path)
+			return 2
+		}
 		if len(rest) == 0 || rest[0] == "help" || rest[0] == "-h" || rest[0] == "--help" {
 			printGroupHelp(env.Stdout, cmd, path)
-			if len(rest) == 0 && len(path) > 1 {
-				return 2
-			}
 			return 0
 		}
 		var next *command

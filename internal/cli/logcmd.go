@@ -33,13 +33,29 @@ func logCommand() *command {
 	}
 }
 
+// The data directory is locked by whichever riffle process has the log open. So that
+// produce can run beside consume --follow, a following consumer closes the log while it
+// waits and looks for new messages every followPoll, and every command waits up to
+// lockWait for a directory that another one holds.
+const (
+	followPoll = 100 * time.Millisecond
+	lockWait   = 5 * time.Second
+)
+
 // openLog opens the data directory with the given durability; the log's own messages
 // (recovery repairs, retention) go to standard error.
 func openLog(env *Env, dir string, d rlog.Durability) (*rlog.Log, error) {
 	if dir == "" {
 		return nil, usageErr("--data is required")
 	}
-	return rlog.Open(dir, rlog.Options{Durability: d, Logger: env.Logger})
+	deadline := time.Now().Add(lockWait)
+	for {
+		l, err := rlog.Open(dir, rlog.Options{Durability: d, Logger: env.Logger})
+		if !errors.Is(err, rlog.ErrLocked) || time.Now().After(deadline) {
+			return l, err
+		}
+		time.Sleep(10 * time.Millisecond) // another command holds it, usually for moments
+	}
 }
 
 func topicsCreateCommand() *command {
@@ -328,9 +344,14 @@ func consumeCommand() *command {
 		summary: "print messages of a topic",
 		usage:   "--data DIR --topic T [--from-beginning] [--group G] [--max N] [--follow] [--timeout D] [--format text|json]",
 		help: `Without --follow, prints what is readable now and exits 0; with --follow, keeps waiting for
-new messages (until --timeout, if given, then exits 0). Where reading starts in each queue:
-the group's committed offset (with --group, if it committed one), else the earliest offset
-with --from-beginning, else the end (only new messages).
+new messages (until --timeout, if given, then exits 0). While it waits, consume closes the
+log, so that produce can open the data directory (one process at a time has it; every
+command waits up to 5 s for it), and looks for new messages every 100 ms. A producer that
+keeps the log open, fed by an endless pipe say, holds them back until it ends.
+
+Where reading starts in each queue: the group's committed offset (with --group, if it
+committed one), else the earliest offset with --from-beginning, else the end (only new
+messages).
 
 Queues are printed one after the other, each in offset order. --format text prints each
 message as produce reads it: VALUE, or KEY<TAB>VALUE for a message with a key.
@@ -369,13 +390,19 @@ as messages are printed, so the next consume of the group continues after them.`
 					defer cancel()
 				}
 				c := consumer{l: l, topic: *topic, group: *group, max: *max, json: *format == "json",
-					out: bufio.NewWriterSize(env.Stdout, 64<<10)}
+					out: bufio.NewWriterSize(env.Stdout, 64<<10), stderr: env.Stderr,
+					reopen: func() (*rlog.Log, error) {
+						// Polling: the consume queues were verified by the first open.
+						return rlog.Open(*data, rlog.Options{Logger: env.Logger, SkipIndexVerification: true})
+					}}
 				err = c.run(ctx, *begin, *follow)
 				if ferr := c.out.Flush(); err == nil {
 					err = ferr
 				}
-				if cerr := l.Close(); err == nil {
-					err = cerr
+				if c.l != nil {
+					if cerr := c.l.Close(); err == nil {
+						err = cerr
+					}
 				}
 				return err
 			}
@@ -384,7 +411,9 @@ as messages are printed, so the next consume of the group continues after them.`
 }
 
 type consumer struct {
-	l       *rlog.Log
+	l       *rlog.Log                 // nil while a follow waits with the log closed
+	reopen  func() (*rlog.Log, error) // opens the log again after a wait
+	stderr  io.Writer
 	topic   string
 	group   string
 	max     int
@@ -412,7 +441,6 @@ func (c *consumer) run(ctx context.Context, fromBeginning, follow bool) error {
 		}
 	}
 	for {
-		wait := c.l.Notify()
 		progressed := false
 		for q := range c.next {
 			for c.max == 0 || c.printed < c.max {
@@ -435,14 +463,39 @@ func (c *consumer) run(ctx context.Context, fromBeginning, follow bool) error {
 		if err := c.out.Flush(); err != nil {
 			return err
 		}
-		select {
-		case <-wait:
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return nil // --timeout ends a follow normally
+		if err := c.waitReleased(ctx); err != nil {
+			if ctx.Err() != nil {
+				// --timeout ends a follow normally; so does an interrupt (what was
+				// printed is committed).
+				return nil
 			}
-			return nil // interrupted: what was printed is committed
+			return err
 		}
+	}
+}
+
+// waitReleased closes the log, so that other riffle processes (a producer) can open the
+// data directory, and opens it again once followPoll has passed and the directory is free.
+func (c *consumer) waitReleased(ctx context.Context) error {
+	if err := c.l.Close(); err != nil {
+		return err
+	}
+	c.l = nil
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(followPoll):
+		}
+		l, err := c.reopen()
+		if errors.Is(err, rlog.ErrLocked) {
+			continue // a producer has it: look again later
+		}
+		if err != nil {
+			return err
+		}
+		c.l = l
+		return nil
 	}
 }
 
@@ -455,7 +508,7 @@ func (c *consumer) readQueue(ctx context.Context, q int) (int, error) {
 	f, err := c.l.Read(ctx, c.topic, q, c.next[q], rlog.ReadOptions{Max: limit})
 	var oor *rlog.OffsetOutOfRangeError
 	if errors.As(err, &oor) && c.next[q] < oor.Earliest {
-		fmt.Fprintf(os.Stderr, "queue %d: offsets %d to %d were deleted by retention; continuing at %d\n", q, c.next[q], oor.Earliest-1, oor.Earliest)
+		fmt.Fprintf(c.stderr, "queue %d: offsets %d to %d were deleted by retention; continuing at %d\n", q, c.next[q], oor.Earliest-1, oor.Earliest)
 		c.next[q] = oor.Earliest
 		return 1, nil
 	}

@@ -1,0 +1,87 @@
+package nexmark
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"sort"
+	"sync"
+
+	"github.com/riffle-streams/riffle/connectors/nexmark"
+	"github.com/riffle-streams/riffle/stream"
+)
+
+// Query wires one query between a stream of events and a sink of JSON lines.
+type Query func(events stream.Stream[nexmark.Event], out *JSONLines)
+
+// Queries are the implemented queries, by name.
+var Queries = map[string]Query{
+	"q0": func(e stream.Stream[nexmark.Event], out *JSONLines) { WriteJSON(Q0(e), out) },
+	"q1": func(e stream.Stream[nexmark.Event], out *JSONLines) { WriteJSON(Q1(e), out) },
+	"q2": func(e stream.Stream[nexmark.Event], out *JSONLines) { WriteJSON(Q2(e), out) },
+}
+
+// Names lists the implemented queries in order.
+func Names() []string {
+	out := make([]string, 0, len(Queries))
+	for n := range Queries {
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if len(out[i]) != len(out[j]) {
+			return len(out[i]) < len(out[j])
+		}
+		return out[i] < out[j]
+	})
+	return out
+}
+
+// JSONLines writes one JSON object per line, from any number of subtasks. A nil writer
+// discards (benchmarks) but still counts.
+type JSONLines struct {
+	mu    sync.Mutex
+	w     *bufio.Writer
+	Count int64
+}
+
+// NewJSONLines writes to w (nil: discard).
+func NewJSONLines(w io.Writer) *JSONLines {
+	if w == nil {
+		return &JSONLines{}
+	}
+	return &JSONLines{w: bufio.NewWriterSize(w, 1<<20)}
+}
+
+// Write appends v as a JSON line.
+func (j *JSONLines) Write(v any) error {
+	if j.w == nil {
+		j.mu.Lock()
+		j.Count++
+		j.mu.Unlock()
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.Count++
+	j.w.Write(b)
+	return j.w.WriteByte('\n')
+}
+
+// Flush flushes buffered lines.
+func (j *JSONLines) Flush() error {
+	if j.w == nil {
+		return nil
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.w.Flush()
+}
+
+// WriteJSON sends a stream of results to out.
+func WriteJSON[T any](s stream.Stream[T], out *JSONLines) {
+	s.To("output", stream.SinkFunc[T](func(r stream.Record[T]) error { return out.Write(r.Value) }))
+}
