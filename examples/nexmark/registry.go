@@ -41,6 +41,7 @@ func Names() []string {
 type JSONLines struct {
 	mu    sync.Mutex
 	w     *bufio.Writer
+	sink  func(string) // tests
 	Count int64
 }
 
@@ -54,6 +55,16 @@ func NewJSONLines(w io.Writer) *JSONLines {
 
 // Write appends v as a JSON line.
 func (j *JSONLines) Write(v any) error {
+	if j.sink != nil {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		j.mu.Lock()
+		j.sink(string(b))
+		j.mu.Unlock()
+		return nil
+	}
 	if j.w == nil {
 		j.mu.Lock()
 		j.Count++
@@ -79,6 +90,12 @@ func (j *JSONLines) Flush() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.w.Flush()
+}
+
+// WriteJSONFunc runs q with its results going to the lines of out (tests).
+func WriteJSONFunc(q Query, events stream.Stream[nexmark.Event], out interface{ add(string) }) {
+	j := &JSONLines{sink: out.add}
+	q(events, j)
 }
 
 // WriteJSON sends a stream of results to out.
