@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"sync"
 	"testing"
@@ -166,3 +167,5 @@ func (r *endlessReader) Read(buf []stream.Record[int]) (int, error) {
 func (r *endlessReader) Offset() int64                  { return r.n }
 func (r *endlessReader) Wait(ctx context.Context) error { return nil }
 func (r *endlessReader) Close() error                   { return nil }
+
+var errEOF = io.EOF
