@@ -1,0 +1,114 @@
+package log_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	logconn "github.com/riffle-streams/riffle/connectors/log"
+	rlog "github.com/riffle-streams/riffle/log"
+	"github.com/riffle-streams/riffle/stream"
+	"github.com/riffle-streams/riffle/streamtest"
+)
+
+func openLog(t *testing.T) *rlog.Log {
+	l, err := rlog.Open(t.TempDir(), rlog.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+func TestBoundedSourceReadsEveryQueue(t *testing.T) {
+	l := openLog(t)
+	ctx := context.Background()
+	require.NoError(t, l.CreateTopic(ctx, "in", 3))
+	for i := 0; i < 300; i++ {
+		require.NoError(t, l.Append(ctx, &rlog.Message{Topic: "in", Queue: i % 3, Body: []byte(strconv.Itoa(i)), Timestamp: int64(1000 + i)}))
+	}
+	for _, p := range []int{1, 2, 3} {
+		j := stream.NewJob("read", stream.JobOptions{Parallelism: p})
+		src := stream.FromSource[string](j, "in", &logconn.Source[string]{Log: l, Topic: "in", Start: logconn.Earliest, Bounded: true, Decode: logconn.Body},
+			stream.WatermarkStrategy[string]{})
+		got := streamtest.Collect(src)
+		require.NoError(t, j.Run(ctx))
+		vals := got.Values()
+		sort.Slice(vals, func(a, b int) bool { x, _ := strconv.Atoi(vals[a]); y, _ := strconv.Atoi(vals[b]); return x < y })
+		require.Len(t, vals, 300, "p=%d", p)
+		for i, v := range vals {
+			require.Equal(t, strconv.Itoa(i), v)
+		}
+		for _, r := range got.Records() {
+			n, _ := strconv.Atoi(r.Value)
+			require.Equal(t, int64(1000+n), r.Timestamp, "the message time is the event time")
+		}
+	}
+}
+
+func TestUnboundedSourceFollowsNewMessages(t *testing.T) {
+	l := openLog(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	require.NoError(t, l.CreateTopic(ctx, "in", 2))
+	j := stream.NewJob("follow", stream.JobOptions{})
+	src := stream.FromSource[string](j, "in", &logconn.Source[string]{Log: l, Topic: "in", Decode: logconn.Body}, stream.WatermarkStrategy[string]{})
+	seen := make(chan string, 100)
+	src.To("sink", stream.SinkFunc[string](func(r stream.Record[string]) error { seen <- r.Value; return nil }))
+	done := make(chan error)
+	go func() { done <- j.Run(ctx) }()
+	for i := 0; i < 10; i++ {
+		require.NoError(t, l.Append(ctx, &rlog.Message{Topic: "in", Queue: i % 2, Body: []byte(fmt.Sprint("m", i))}))
+	}
+	var got []string
+	for len(got) < 10 {
+		select {
+		case v := <-seen:
+			got = append(got, v)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("only %v arrived", got)
+		}
+	}
+	sort.Strings(got)
+	assert.Equal(t, []string{"m0", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9"}, got)
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+}
+
+func TestUndecodableMessageFailsTheJobOrGoesToTheDeadLetterTopic(t *testing.T) {
+	l := openLog(t)
+	ctx := context.Background()
+	require.NoError(t, l.CreateTopic(ctx, "in", 1))
+	for _, b := range []string{"1", "2", "x", "4"} {
+		require.NoError(t, l.Append(ctx, &rlog.Message{Topic: "in", Queue: 0, Body: []byte(b)}))
+	}
+	decode := func(m *rlog.Message) (int, error) { return strconv.Atoi(string(m.Body)) }
+	j := stream.NewJob("strict", stream.JobOptions{})
+	stream.FromSource[int](j, "numbers", &logconn.Source[int]{Log: l, Topic: "in", Start: logconn.Earliest, Bounded: true, Decode: decode},
+		stream.WatermarkStrategy[int]{}).To("sink", stream.Discard[int]())
+	err := j.Run(ctx)
+	require.Error(t, err)
+	var oe *stream.OperatorError
+	require.True(t, errors.As(err, &oe))
+	assert.Contains(t, err.Error(), `decode message in/0@2: strconv.Atoi: parsing "x"`)
+	assert.Equal(t, int64(2), oe.Offset)
+
+	j = stream.NewJob("lenient", stream.JobOptions{})
+	got := streamtest.Collect(stream.FromSource[int](j, "numbers", &logconn.Source[int]{Log: l, Topic: "in", Start: logconn.Earliest, Bounded: true,
+		Decode: decode, DeadLetter: "in-dlq"}, stream.WatermarkStrategy[int]{}))
+	require.NoError(t, j.Run(ctx))
+	assert.Equal(t, []int{1, 2, 4}, got.Values())
+	f, err := l.Read(ctx, "in-dlq", 0, 0, rlog.ReadOptions{})
+	require.NoError(t, err)
+	require.Len(t, f.Messages, 1)
+	assert.Equal(t, "x", string(f.Messages[0].Body))
+	assert.Contains(t, f.Messages[0].Properties["riffle.error"], "invalid syntax")
+	assert.Equal(t, "in/0@2", f.Messages[0].Properties["riffle.source"])
+}
