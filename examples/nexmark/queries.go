@@ -47,23 +47,21 @@ type Q0Out struct {
 
 // Q0 passes every bid through: the cost of the framework itself.
 func Q0(events stream.Stream[nexmark.Event]) stream.Stream[Q0Out] {
-	return operators.FlatMap(events, "q0", func(e nexmark.Event) []Q0Out {
-		if e.Bid == nil {
-			return nil
+	return operators.Process(events, "q0", func(e nexmark.Event, out *operators.Emitter[Q0Out]) error {
+		if b := e.Bid; b != nil {
+			out.Emit(Q0Out{Auction: b.Auction, Bidder: b.Bidder, Price: b.Price, DateTime: b.DateTime, Extra: b.Extra})
 		}
-		b := e.Bid
-		return []Q0Out{{Auction: b.Auction, Bidder: b.Bidder, Price: b.Price, DateTime: b.DateTime, Extra: b.Extra}}
+		return nil
 	})
 }
 
 // Q1 converts every bid's price to euros: 0.908 × price, as a float.
 func Q1(events stream.Stream[nexmark.Event]) stream.Stream[BidOut] {
-	return operators.FlatMap(events, "q1", func(e nexmark.Event) []BidOut {
-		if e.Bid == nil {
-			return nil
+	return operators.Process(events, "q1", func(e nexmark.Event, out *operators.Emitter[BidOut]) error {
+		if b := e.Bid; b != nil {
+			out.Emit(BidOut{Auction: b.Auction, Bidder: b.Bidder, Price: 0.908 * float64(b.Price), DateTime: b.DateTime, Extra: b.Extra})
 		}
-		b := e.Bid
-		return []BidOut{{Auction: b.Auction, Bidder: b.Bidder, Price: 0.908 * float64(b.Price), DateTime: b.DateTime, Extra: b.Extra}}
+		return nil
 	})
 }
 
@@ -75,10 +73,10 @@ type Q2Out struct {
 
 // Q2 selects the bids of every 123rd auction.
 func Q2(events stream.Stream[nexmark.Event]) stream.Stream[Q2Out] {
-	return operators.FlatMap(events, "q2", func(e nexmark.Event) []Q2Out {
-		if e.Bid == nil || e.Bid.Auction%123 != 0 {
-			return nil
+	return operators.Process(events, "q2", func(e nexmark.Event, out *operators.Emitter[Q2Out]) error {
+		if b := e.Bid; b != nil && b.Auction%123 == 0 {
+			out.Emit(Q2Out{Auction: b.Auction, Price: b.Price})
 		}
-		return []Q2Out{{Auction: e.Bid.Auction, Price: e.Bid.Price}}
+		return nil
 	})
 }

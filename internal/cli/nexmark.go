@@ -18,7 +18,7 @@ func nexmarkCommand() *command {
 	return &command{
 		name:    "nexmark",
 		summary: "generate Nexmark events and run the Nexmark queries",
-		subs:    []*command{nexmarkGenCommand(), nexmarkRunCommand()},
+		subs:    []*command{nexmarkGenCommand(), nexmarkRunCommand(), nexmarkBenchCommand()},
 	}
 }
 
