@@ -163,8 +163,9 @@ func (j *Job) addNode(n *node) *node {
 
 // Stream is a stream of records of T: the output of a source or an operator.
 type Stream[T any] struct {
-	j *Job
-	n *node
+	j    *Job
+	n    *node
+	part partitioning // how the next operator receives the records (forward unless set)
 }
 
 // Job returns the job the stream belongs to.
@@ -190,6 +191,9 @@ func (s Stream[T]) SetParallelism(p int) Stream[T] {
 
 // connect makes an edge of T from s to the node to.
 func connect[T any](s Stream[T], to *node, input int, part partitioning, route func(T) int) *edge {
+	if part == forward {
+		part = s.part
+	}
 	e := &edge{from: s.n, to: to, input: input, part: part}
 	e.newChannels = func(n, capacity int) any {
 		chans := make([]chan *batch[T], n)
@@ -206,19 +210,11 @@ func connect[T any](s Stream[T], to *node, input int, part partitioning, route f
 	return e
 }
 
-// Rebalance distributes the stream round-robin over the next operator's subtasks.
-func (s Stream[T]) Rebalance() Stream[T] { return s.through("rebalance", rebalance) }
+// Rebalance makes the next operator receive the stream round-robin over its subtasks.
+func (s Stream[T]) Rebalance() Stream[T] { s.part = rebalance; return s }
 
-// Broadcast sends every record to every subtask of the next operator.
-func (s Stream[T]) Broadcast() Stream[T] { return s.through("broadcast", broadcast) }
-
-// through inserts an identity operator whose input edge has the given partitioning.
-func (s Stream[T]) through(name string, part partitioning) Stream[T] {
-	n := s.j.addNode(&node{name: s.j.uniqueName(name), kind: oneInputNode})
-	connect(s, n, 0, part, nil)
-	setOneInput[T, T](n, func() Operator[T, T] { return &identity[T]{} })
-	return Stream[T]{s.j, n}
-}
+// Broadcast makes every subtask of the next operator receive every record.
+func (s Stream[T]) Broadcast() Stream[T] { s.part = broadcast; return s }
 
 type identity[T any] struct {
 	BaseOperator
@@ -239,7 +235,7 @@ func (s Stream[T]) Union(others ...Stream[T]) Stream[T] {
 		connect(in, n, 0, rebalance, nil)
 	}
 	setOneInput[T, T](n, func() Operator[T, T] { return &identity[T]{} })
-	return Stream[T]{s.j, n}
+	return Stream[T]{j: s.j, n: n}
 }
 
 // Filter keeps the records for which keep returns true.
@@ -293,7 +289,7 @@ func Transform[IN, OUT any](s Stream[IN], name string, newOp func() Operator[IN,
 	n := s.j.addNode(&node{name: s.j.uniqueName(name), kind: oneInputNode})
 	connect(s, n, 0, forward, nil)
 	setOneInput(n, newOp)
-	return Stream[OUT]{s.j, n}
+	return Stream[OUT]{j: s.j, n: n}
 }
 
 // TransformKeyed adds a keyed operator after k: records are routed by key group, and the
@@ -303,7 +299,7 @@ func TransformKeyed[K comparable, IN, OUT any](k KeyedStream[K, IN], name string
 	n := j.addNode(&node{name: j.uniqueName(name), kind: oneInputNode, keyed: true})
 	connectKeyed(k, n, 0)
 	setOneInputKeyed(n, k, newOp)
-	return Stream[OUT]{j, n}
+	return Stream[OUT]{j: j, n: n}
 }
 
 // TransformKeyed2 adds a keyed two-input operator (a join) after a and b, keyed alike.
@@ -316,7 +312,7 @@ func TransformKeyed2[K comparable, A, B, OUT any](a KeyedStream[K, A], b KeyedSt
 	connectKeyed(a, n, 0)
 	connectKeyed(b, n, 1)
 	setTwoInputKeyed(n, a, b, newOp)
-	return Stream[OUT]{j, n}
+	return Stream[OUT]{j: j, n: n}
 }
 
 func connectKeyed[K comparable, T any](k KeyedStream[K, T], to *node, input int) {
@@ -337,10 +333,10 @@ func SideOutput[T, U any](s Stream[U], tag OutputTag[T]) Stream[T] {
 		s.n.sides = map[string]*node{}
 	}
 	if n, ok := s.n.sides[tag.ID]; ok {
-		return Stream[T]{s.j, n}
+		return Stream[T]{j: s.j, n: n}
 	}
 	n := s.j.addNode(&node{name: s.j.uniqueName(s.n.name + "-" + tag.ID), kind: sideNode, parallelism: s.n.parallelism})
 	s.n.sides[tag.ID] = n
 	n.newFanout = func() fanoutBuilder { return &fanout[T]{} }
-	return Stream[T]{s.j, n}
+	return Stream[T]{j: s.j, n: n}
 }

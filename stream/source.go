@@ -56,7 +56,7 @@ func FromSource[T any](j *Job, name string, src Source[T], ws WatermarkStrategy[
 	n.makeSource = func(env *subtaskEnv, outs outputSet) (sourceRunner, error) {
 		return newSourceLoop(env, n, src, ws, outs.(*fanout[T]))
 	}
-	return Stream[T]{j, n}
+	return Stream[T]{j: j, n: n}
 }
 
 // FromSlice is a bounded source of values, with timestamps from ts (nil: none), in one
