@@ -37,6 +37,10 @@ producer keeps up to --inflight appends outstanding, as a pipelining client does
 --sync, every producer waits for each append to be fsynced before the next (closed loop):
 one fsync serves every producer waiting at that moment (group commit).
 
+With --consume, the N messages are appended first (not timed) and then read back from
+the page cache by P consumers, one queue each, in batches of 1,024; the figures describe
+the reads (percentiles per batch).
+
 The last line is one JSON object:
   {"messages","bytes","seconds","msgs_per_sec","mb_per_sec","p50_ms","p99_ms"}
 where bytes counts message bodies, mb_per_sec is 10^6 bytes per second, and the
@@ -48,6 +52,7 @@ percentiles are of the time from handing a message to the log to its acknowledge
 			producers := fs.Int("producers", 1, "concurrent producers")
 			sync := fs.Bool("sync", false, "acknowledge each append only after fsync")
 			inflight := fs.Int("inflight", 1024, "without --sync: appends each producer keeps outstanding")
+			consume := fs.Bool("consume", false, "measure reading the messages back instead of appending them")
 			return func(ctx context.Context, env *Env) error {
 				if err := required("data", *data); err != nil {
 					return err
@@ -72,8 +77,18 @@ percentiles are of the time from handing a message to the log to its acknowledge
 				if *sync {
 					mode = "sync"
 				}
-				fmt.Fprintf(env.Stdout, "appended %d messages of %d bytes from %d producers (%s) in %.3fs: %.0f msgs/s, %.1f MB/s, p50 %.3f ms, p99 %.3f ms\n",
-					res.Messages, *size, *producers, mode, res.Seconds, res.MsgsPerSec, res.MBPerSec, res.P50Ms, res.P99Ms)
+				if *consume {
+					if res, err = consumeBench(ctx, l, *n, *size, *producers); err != nil {
+						return err
+					}
+					mode = "consume"
+				}
+				verb := "appended"
+				if *consume {
+					verb = "read"
+				}
+				fmt.Fprintf(env.Stdout, "%s %d messages of %d bytes with %d producers (%s) in %.3fs: %.0f msgs/s, %.1f MB/s, p50 %.3f ms, p99 %.3f ms\n",
+					verb, res.Messages, *size, *producers, mode, res.Seconds, res.MsgsPerSec, res.MBPerSec, res.P50Ms, res.P99Ms)
 				b, _ := json.Marshal(res)
 				fmt.Fprintln(env.Stdout, string(b))
 				return l.Close()
@@ -171,4 +186,54 @@ func pipelined(l *rlog.Log, topic string, q int, body []byte, lat []time.Duratio
 		sem <- struct{}{}
 	}
 	return first
+}
+
+// consumeBench reads back what logBench appended: one consumer per queue.
+func consumeBench(ctx context.Context, l *rlog.Log, n int64, size, consumers int) (BenchResult, error) {
+	ti, err := l.Topic("bench")
+	if err != nil {
+		return BenchResult{}, err
+	}
+	lat := make([][]time.Duration, len(ti.Queues))
+	counts := make([]int64, len(ti.Queues))
+	errs := make([]error, len(ti.Queues))
+	var wg sync.WaitGroup
+	start := time.Now()
+	for _, q := range ti.Queues {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for off := q.Earliest; off < q.Latest; {
+				t0 := time.Now()
+				f, err := l.Read(ctx, "bench", q.Queue, off, rlog.ReadOptions{Max: 1024})
+				if err != nil {
+					errs[q.Queue] = err
+					return
+				}
+				lat[q.Queue] = append(lat[q.Queue], time.Since(t0))
+				counts[q.Queue] += int64(len(f.Messages))
+				off = f.Next
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err := errors.Join(errs...); err != nil {
+		return BenchResult{}, err
+	}
+	var total int64
+	for _, c := range counts {
+		total += c
+	}
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	pct := func(p float64) float64 {
+		if len(all) == 0 {
+			return 0
+		}
+		return float64(all[int(p*float64(len(all)-1))]) / 1e6
+	}
+	secs := elapsed.Seconds()
+	return BenchResult{Messages: total, Bytes: total * int64(size), Seconds: secs, MsgsPerSec: float64(total) / secs,
+		MBPerSec: float64(total*int64(size)) / 1e6 / secs, P50Ms: pct(0.5), P99Ms: pct(0.99)}, nil
 }
