@@ -177,7 +177,7 @@ func TestDelayedExactlyOnceAcrossCrashes(t *testing.T) {
 			require.NoError(t, l.Checkpoint(ctx))
 		}
 		dst := t.TempDir()
-		require.NoError(t, copyDir(src, dst))
+		require.NoError(t, snapshotDir(src, dst))
 		snaps = append(snaps, dst)
 	}
 	for k, dir := range snaps {

@@ -128,7 +128,7 @@ func TestTxnCrashRecovery(t *testing.T) {
 	require.NoError(t, err)
 	snapshot := func() string {
 		dst := t.TempDir()
-		require.NoError(t, copyDir(src, dst))
+		require.NoError(t, snapshotDir(src, dst))
 		return dst
 	}
 	reopen := func(dir string) *Log {
