@@ -123,7 +123,8 @@
 // reader never sees half a file. Writer writes to any io.Writer. The header
 // stores event.avsc as published (doc, defaults, logical types), blocks hold
 // about 64 KiB of encoded events, and a fixed WriterOptions.SyncMarker makes
-// the bytes of the file reproducible too.
+// the blocks of the file reproducible byte for byte (the header's metadata entries
+// may come in either order: hamba/avro writes them in Go's map order).
 //
 // Reader reads files from any writer, for example Java's or avsc's, whose
 // schema resolves against event.avsc under Avro's rules (fields reordered,

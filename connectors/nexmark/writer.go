@@ -2,6 +2,7 @@ package nexmark
 
 import (
 	"fmt"
+	"github.com/klauspost/compress/zstd"
 	"io"
 	"os"
 	"path/filepath"
@@ -57,7 +58,9 @@ type WriterOptions struct {
 	// writes blocks of about 64,000 bytes).
 	BlockBytes int
 	// SyncMarker is the file's 16-byte sync marker. Zero (the default) means
-	// a random marker; a fixed one makes files byte-for-byte reproducible.
+	// a random marker; a fixed one makes the blocks of the file byte-for-byte
+	// reproducible. (The header's two metadata entries are written in Go's map
+	// order by hamba/avro, so their order may differ between files.)
 	SyncMarker [16]byte
 }
 
@@ -97,6 +100,9 @@ func NewWriter(w io.Writer, opts WriterOptions) (*Writer, error) {
 		ocf.WithBlockSize(opts.BlockBytes),
 		ocf.WithSchemaMarshaler(func(avro.Schema) ([]byte, error) { return compactSchemaText, nil }),
 		ocf.WithEncoderSchemaCache(&avro.SchemaCache{}),
+		// One internal encoder, as internal/avrofile does: compression needs no
+		// parallelism within a block.
+		ocf.WithZStandardEncoderOptions(zstd.WithEncoderConcurrency(1)),
 	}
 	if opts.SyncMarker != [16]byte{} {
 		encOpts = append(encOpts, ocf.WithSyncBlock(opts.SyncMarker))
