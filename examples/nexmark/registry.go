@@ -16,9 +16,15 @@ type Query func(events stream.Stream[nexmark.Event], out *JSONLines)
 
 // Queries are the implemented queries, by name.
 var Queries = map[string]Query{
-	"q0": func(e stream.Stream[nexmark.Event], out *JSONLines) { WriteJSON(Q0(e), out) },
-	"q1": func(e stream.Stream[nexmark.Event], out *JSONLines) { WriteJSON(Q1(e), out) },
-	"q2": func(e stream.Stream[nexmark.Event], out *JSONLines) { WriteJSON(Q2(e), out) },
+	"q0":  func(e stream.Stream[nexmark.Event], out *JSONLines) { WriteJSON(Q0(e), out) },
+	"q1":  func(e stream.Stream[nexmark.Event], out *JSONLines) { WriteJSON(Q1(e), out) },
+	"q2":  func(e stream.Stream[nexmark.Event], out *JSONLines) { WriteJSON(Q2(e), out) },
+	"q3":  func(e stream.Stream[nexmark.Event], out *JSONLines) { WriteJSON(Q3(e), out) },
+	"q4":  func(e stream.Stream[nexmark.Event], out *JSONLines) { WriteJSON(Q4(e), out) },
+	"q5":  func(e stream.Stream[nexmark.Event], out *JSONLines) { WriteJSON(Q5(e), out) },
+	"q7":  func(e stream.Stream[nexmark.Event], out *JSONLines) { WriteJSON(Q7(e), out) },
+	"q8":  func(e stream.Stream[nexmark.Event], out *JSONLines) { WriteJSON(Q8(e), out) },
+	"q11": func(e stream.Stream[nexmark.Event], out *JSONLines) { WriteJSON(Q11(e), out) },
 }
 
 // Names lists the implemented queries in order.

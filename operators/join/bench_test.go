@@ -1,0 +1,199 @@
+package join_test
+
+import (
+	"encoding/binary"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/stretchr/testify/require"
+
+	"github.com/riffle-streams/riffle/operators/join"
+	"github.com/riffle-streams/riffle/state"
+	"github.com/riffle-streams/riffle/stream"
+)
+
+// driver runs a two-input operator as the runtime would, without a harness's
+// bookkeeping (keys are encoded in advance, results are counted, not kept), so that
+// benchmarks measure the operator and the state backend.
+type driver struct {
+	backend *state.Heap // nil: a stream that is not keyed
+	clock   *clock.Mock
+	wm      int64
+	results int
+}
+
+func newDriver() *driver {
+	c := clock.NewMock()
+	return &driver{backend: state.NewHeap(state.HeapOptions{Clock: c}), clock: c, wm: stream.MinWatermark}
+}
+
+func (d *driver) OperatorName() string  { return "bench" }
+func (d *driver) Subtask() int          { return 0 }
+func (d *driver) Parallelism() int      { return 1 }
+func (d *driver) MaxParallelism() int   { return state.DefaultMaxParallelism }
+func (d *driver) Clock() clock.Clock    { return d.clock }
+func (d *driver) Logger() *slog.Logger  { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func (d *driver) SideOutput(string) any { return nil }
+func (d *driver) State() state.Backend {
+	if d.backend == nil {
+		return nil
+	}
+	return d.backend
+}
+func (d *driver) Timers() stream.TimerService {
+	if d.backend == nil {
+		return nil
+	}
+	return (*driverTimers)(d)
+}
+func (d *driver) Emit(stream.Record[pair]) { d.results++ }
+
+// watermark fires the due event-time timers and moves the watermark.
+func (d *driver) watermark(b testing.TB, op stream.TwoInputOperator[lrec, rrec, pair], wm int64) {
+	d.wm = wm
+	for {
+		t, ok := d.backend.Timers().PopDue(state.EventTime, wm)
+		if !ok {
+			break
+		}
+		d.backend.SetCurrentKey(t.Key, t.KeyGroup)
+		if err := op.OnTimer(state.EventTime, t); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+type driverTimers driver
+
+func (s *driverTimers) t(ns []byte, ts int64) state.Timer {
+	return state.Timer{Timestamp: ts, KeyGroup: s.backend.CurrentKeyGroup(), Key: s.backend.CurrentKey(), Namespace: ns}
+}
+func (s *driverTimers) CurrentWatermark() int64      { return s.wm }
+func (s *driverTimers) CurrentProcessingTime() int64 { return s.clock.Now().UnixMilli() }
+func (s *driverTimers) RegisterEventTimeTimer(ns []byte, ts int64) {
+	s.backend.Timers().Register(state.EventTime, s.t(ns, ts))
+}
+func (s *driverTimers) DeleteEventTimeTimer(ns []byte, ts int64) {
+	s.backend.Timers().Delete(state.EventTime, s.t(ns, ts))
+}
+func (s *driverTimers) RegisterProcessingTimeTimer(ns []byte, ts int64) {
+	s.backend.Timers().Register(state.ProcessingTime, s.t(ns, ts))
+}
+func (s *driverTimers) DeleteProcessingTimeTimer(ns []byte, ts int64) {
+	s.backend.Timers().Delete(state.ProcessingTime, s.t(ns, ts))
+}
+
+func TestJoinsNeedAKeyedStream(t *testing.T) {
+	d := newDriver()
+	d.backend = nil
+	for _, op := range []stream.TwoInputOperator[lrec, rrec, pair]{
+		windowJoin(t, join.Tumbling(time.Second))(),
+		intervalJoin(t, join.Between(0, 0))(),
+		regularJoin(t, join.Inner, 0)(),
+	} {
+		require.ErrorIs(t, op.Open(d, d), join.ErrNotKeyed)
+	}
+}
+
+// benchJoin feeds b.N records, alternately left and right, one ms apart: record i has
+// key keyOf(i) and a watermark of ts-lag follows every 256 records. It reports input
+// records/s and results per record.
+func benchJoin(b *testing.B, op stream.TwoInputOperator[lrec, rrec, pair], keyOf func(i int) uint64, lag int64) {
+	d := newDriver()
+	require.NoError(b, op.Open(d, d))
+	var key [8]byte
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		binary.LittleEndian.PutUint64(key[:], keyOf(i))
+		d.backend.SetCurrentKey(key[:], state.KeyGroup(key[:], state.DefaultMaxParallelism))
+		ts := int64(i)
+		var err error
+		if i%2 == 0 {
+			err = op.ProcessElement1(stream.Record[lrec]{Value: lrec{V: ts}, Timestamp: ts})
+		} else {
+			err = op.ProcessElement2(stream.Record[rrec]{Value: rrec{V: ts}, Timestamp: ts})
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		if i%256 == 255 {
+			d.watermark(b, op, ts-lag)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(d.results)/float64(b.N), "results/record")
+}
+
+// The record codecs of the benchmarks: snapshots only, but gob would be the default.
+var benchOpts = join.Options[lrec, rrec]{LeftCodec: lcodec{}, RightCodec: rcodec{}}
+
+type lcodec struct{}
+
+func (lcodec) Append(dst []byte, v lrec) []byte {
+	return binary.LittleEndian.AppendUint64(dst, uint64(v.V))
+}
+func (lcodec) Decode(b []byte) (lrec, error) {
+	return lrec{V: int64(binary.LittleEndian.Uint64(b))}, nil
+}
+
+type rcodec struct{}
+
+func (rcodec) Append(dst []byte, v rrec) []byte {
+	return binary.LittleEndian.AppendUint64(dst, uint64(v.V))
+}
+func (rcodec) Decode(b []byte) (rrec, error) {
+	return rrec{V: int64(binary.LittleEndian.Uint64(b))}, nil
+}
+
+func BenchmarkWindowJoin(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		w    join.Windows
+	}{
+		{"tumbling=1s", join.Tumbling(time.Second)},
+		{"sliding=1s/250ms", join.Sliding(time.Second, 250*time.Millisecond)},
+		{"session=100ms", join.Session(100 * time.Millisecond)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			op, err := join.NewWindowJoin(c.w, toPair, benchOpts)
+			require.NoError(b, err)
+			// 1000 keys: a key has a record every second, so a 1 s window joins one
+			// left and one right record of a key on average.
+			benchJoin(b, op, func(i int) uint64 { return uint64(i/2*7919) % 200 }, 100)
+		})
+	}
+}
+
+func BenchmarkIntervalJoin(b *testing.B) {
+	op, err := join.NewIntervalJoin(join.Between(-time.Second, time.Second), toPair, benchOpts)
+	require.NoError(b, err)
+	benchJoin(b, op, func(i int) uint64 { return uint64(i/2*7919) % 200 }, 100)
+}
+
+// BenchmarkJoin is Nexmark q3's shape: keys keep arriving (a person with a few
+// auctions), and every key's records join on arrival. Without a TTL the state grows
+// with b.N.
+func BenchmarkJoin(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		k    join.Kind
+		ttl  time.Duration
+	}{{"inner", join.Inner, 0}, {"inner ttl", join.Inner, time.Hour}, {"full outer", join.FullOuter, 0}} {
+		b.Run(c.name, func(b *testing.B) {
+			opts := benchOpts
+			opts.TTL = c.ttl
+			var op stream.TwoInputOperator[lrec, rrec, pair]
+			var err error
+			if c.k == join.Inner {
+				op, err = join.NewJoin(toPair, opts)
+			} else {
+				op, err = join.NewOuterJoin(c.k, toOuterPair, opts)
+			}
+			require.NoError(b, err)
+			benchJoin(b, op, func(i int) uint64 { return uint64(i / 8) }, 100)
+		})
+	}
+}
