@@ -34,7 +34,9 @@ type SplitReader[T any] interface {
 
 // WatermarkStrategy says how a source's records get event time and how watermarks are
 // generated, per split; a source subtask's watermark is the minimum over its splits that
-// are not idle.
+// are not idle. A source subtask emits its watermark after each read (up to
+// JobOptions.BatchSize records), as Flink's periodic generators do per interval: records
+// of one read are never late relative to each other.
 type WatermarkStrategy[T any] struct {
 	// Timestamp extracts a record's event time (ms); nil keeps the time the source set.
 	Timestamp func(T) int64
