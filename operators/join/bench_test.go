@@ -149,20 +149,24 @@ func (rcodec) Decode(b []byte) (rrec, error) {
 }
 
 func BenchmarkWindowJoin(b *testing.B) {
+	// 200 keys. Tumbling and sliding: a key has a left and a right record every 400 ms.
+	// Sessions: a key has a burst of 16 left and 16 right records in 32 ms every 6.4 s,
+	// which makes one session.
+	spread := func(i int) uint64 { return uint64(i/2*7919) % 200 }
+	bursts := func(i int) uint64 { return uint64(i/32*7919) % 200 }
 	for _, c := range []struct {
-		name string
-		w    join.Windows
+		name  string
+		w     join.Windows
+		keyOf func(int) uint64
 	}{
-		{"tumbling=1s", join.Tumbling(time.Second)},
-		{"sliding=1s/250ms", join.Sliding(time.Second, 250*time.Millisecond)},
-		{"session=100ms", join.Session(100 * time.Millisecond)},
+		{"tumbling=1s", join.Tumbling(time.Second), spread},
+		{"sliding=1s/250ms", join.Sliding(time.Second, 250*time.Millisecond), spread},
+		{"session=100ms", join.Session(100 * time.Millisecond), bursts},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			op, err := join.NewWindowJoin(c.w, toPair, benchOpts)
 			require.NoError(b, err)
-			// 1000 keys: a key has a record every second, so a 1 s window joins one
-			// left and one right record of a key on average.
-			benchJoin(b, op, func(i int) uint64 { return uint64(i/2*7919) % 200 }, 100)
+			benchJoin(b, op, c.keyOf, 100)
 		})
 	}
 }

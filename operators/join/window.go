@@ -351,17 +351,20 @@ func paneNS(dst []byte, start int64) []byte {
 // records are stored under (the namespace of the session's first window: merging
 // windows keeps one of their state windows instead of moving records, as Flink's
 // MergingWindowSet does).
+//
+// A session's timer is scoped by its state window, which never changes, and is not moved
+// when the session grows (as nearly every record of a session makes it do): when it
+// fires before the session's end, it is set again for the end. So each open session has
+// a timer at or before its maxTimestamp, and growing a session costs no timer updates. A
+// session merged into another leaves its timer behind, which then finds no session.
 type sessionWindow struct {
 	Start, End           int64
 	StateStart, StateEnd int64
 }
 
-func (w sessionWindow) ns(dst []byte) []byte      { return windowNS(dst, w.Start, w.End) }
-func (w sessionWindow) stateNS(dst []byte) []byte { return windowNS(dst, w.StateStart, w.StateEnd) }
-
-func windowNS(dst []byte, start, end int64) []byte {
-	binary.BigEndian.PutUint64(dst[:8], uint64(start))
-	binary.BigEndian.PutUint64(dst[8:16], uint64(end))
+func (w sessionWindow) stateNS(dst []byte) []byte {
+	binary.BigEndian.PutUint64(dst[:8], uint64(w.StateStart))
+	binary.BigEndian.PutUint64(dst[8:16], uint64(w.StateEnd))
 	return dst[:16]
 }
 
@@ -398,62 +401,72 @@ func (o *windowJoin[L, R, OUT]) mergeSession(ts, wm int64) (_ sessionWindow, ok 
 	}
 	if first < 0 {
 		w := sessionWindow{s, e, s, e}
-		o.timers.RegisterEventTimeTimer(w.ns(o.ns[:]), e-1)
+		o.timers.RegisterEventTimeTimer(w.stateNS(o.ns[:]), e-1)
 		return w, true, o.sessions.Update(append(open, w))
 	}
-	target := open[first]
-	if n == 1 && target.Start == s && target.End == e {
-		return target, true, nil // inside an open session: nothing changes
+	w := open[first]
+	if n == 1 {
+		if w.Start != s || w.End != e {
+			w.Start, w.End = s, e
+			open[first] = w
+			err = o.sessions.Update(open)
+		}
+		return w, true, err
 	}
-	// The merged session keeps the first absorbed session's state window; the others'
-	// records move there (only when a record bridges sessions).
-	var sources [][]byte
+	// The record bridges sessions: the merged one keeps the first's state window, and
+	// the others' records move there.
+	sources := make([][]byte, 0, n-1)
 	kept := open[:0]
-	for i, w := range open {
-		switch {
-		case !o.merged[i]:
-			kept = append(kept, w)
+	for i, x := range open {
+		if o.merged[i] && i != first {
+			sources = append(sources, x.stateNS(make([]byte, 16)))
 			continue
-		case i != first:
-			sources = append(sources, w.stateNS(make([]byte, 16)))
 		}
-		o.timers.DeleteEventTimeTimer(w.ns(o.ns[:]), w.End-1)
+		kept = append(kept, x)
 	}
-	if len(sources) > 0 {
-		into := target.stateNS(make([]byte, 16))
-		if err := o.left.list.(state.Mergeable).MergeNamespaces(into, sources); err != nil {
-			return sessionWindow{}, false, err
-		}
-		if err := o.right.list.(state.Mergeable).MergeNamespaces(into, sources); err != nil {
-			return sessionWindow{}, false, err
+	into := w.stateNS(make([]byte, 16))
+	if err := o.left.list.(state.Mergeable).MergeNamespaces(into, sources); err != nil {
+		return sessionWindow{}, false, err
+	}
+	if err := o.right.list.(state.Mergeable).MergeNamespaces(into, sources); err != nil {
+		return sessionWindow{}, false, err
+	}
+	w.Start, w.End = s, e
+	for i := range kept {
+		if kept[i].StateStart == w.StateStart && kept[i].StateEnd == w.StateEnd {
+			kept[i] = w
 		}
 	}
-	w := sessionWindow{s, e, target.StateStart, target.StateEnd}
-	o.timers.RegisterEventTimeTimer(w.ns(o.ns[:]), e-1)
-	return w, true, o.sessions.Update(append(kept, w))
+	return w, true, o.sessions.Update(kept)
 }
 
-// fireSession joins the records of the session whose timer fired and forgets it.
+// fireSession handles the timer of the session stored under the timer's namespace: it
+// sets the timer again if the session grew past it, and otherwise hands the session's
+// records to fn and forgets the session.
 func (o *windowJoin[L, R, OUT]) fireSession(t state.Timer) error {
 	if len(t.Namespace) != 16 {
 		return fmt.Errorf("join: session timer with a namespace of %d bytes", len(t.Namespace))
 	}
-	s := int64(binary.BigEndian.Uint64(t.Namespace))
-	e := int64(binary.BigEndian.Uint64(t.Namespace[8:]))
+	ss := int64(binary.BigEndian.Uint64(t.Namespace))
+	se := int64(binary.BigEndian.Uint64(t.Namespace[8:]))
 	open, _, err := o.sessions.Value()
 	if err != nil {
 		return err
 	}
 	at := -1
 	for i, w := range open {
-		if w.Start == s && w.End == e {
+		if w.StateStart == ss && w.StateEnd == se {
 			at = i
 		}
 	}
 	if at < 0 {
-		return nil // merged away (its timer was deleted) or fired already
+		return nil // merged into another session
 	}
 	w := open[at]
+	if w.End-1 > t.Timestamp {
+		o.timers.RegisterEventTimeTimer(t.Namespace, w.End-1)
+		return nil
+	}
 	ns := w.stateNS(o.ns[:])
 	if err := o.left.gather(ns); err != nil {
 		return err
