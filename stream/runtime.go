@@ -1134,6 +1134,13 @@ func (c *opContext) SideOutput(id string) any {
 	return nil
 }
 
+// NewTimerService returns the TimerService of a keyed operator: timers of backend b,
+// scoped to its current key; *watermark is the operator's current watermark. The runtime
+// and the test harnesses share it.
+func NewTimerService(b state.Backend, watermark *int64, c clock.Clock) TimerService {
+	return &timerService{b: b, wm: watermark, clock: c}
+}
+
 type timerService struct {
 	b     state.Backend
 	wm    *int64

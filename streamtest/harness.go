@@ -219,30 +219,5 @@ func (c *harnessCtx[K, IN, OUT]) Timers() stream.TimerService {
 	if c.h.backend == nil {
 		return nil
 	}
-	return &timerService{b: c.h.backend, wm: &c.h.wm, clock: c.h.clock}
-}
-
-// timerService scopes timers to the backend's current key.
-type timerService struct {
-	b     state.Backend
-	wm    *int64
-	clock clock.Clock
-}
-
-func (s *timerService) t(ns []byte, ts int64) state.Timer {
-	return state.Timer{Timestamp: ts, KeyGroup: s.b.CurrentKeyGroup(), Key: s.b.CurrentKey(), Namespace: ns}
-}
-func (s *timerService) CurrentWatermark() int64      { return *s.wm }
-func (s *timerService) CurrentProcessingTime() int64 { return s.clock.Now().UnixMilli() }
-func (s *timerService) RegisterEventTimeTimer(ns []byte, ts int64) {
-	s.b.Timers().Register(state.EventTime, s.t(ns, ts))
-}
-func (s *timerService) DeleteEventTimeTimer(ns []byte, ts int64) {
-	s.b.Timers().Delete(state.EventTime, s.t(ns, ts))
-}
-func (s *timerService) RegisterProcessingTimeTimer(ns []byte, ts int64) {
-	s.b.Timers().Register(state.ProcessingTime, s.t(ns, ts))
-}
-func (s *timerService) DeleteProcessingTimeTimer(ns []byte, ts int64) {
-	s.b.Timers().Delete(state.ProcessingTime, s.t(ns, ts))
+	return stream.NewTimerService(c.h.backend, &c.h.wm, c.h.clock)
 }

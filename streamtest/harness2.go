@@ -226,34 +226,7 @@ func (c *harness2Ctx[K, IN1, IN2, OUT]) Logger() *slog.Logger {
 func (c *harness2Ctx[K, IN1, IN2, OUT]) SideOutput(id string) any { return c.h.side[id] }
 func (c *harness2Ctx[K, IN1, IN2, OUT]) State() state.Backend     { return c.h.backend }
 func (c *harness2Ctx[K, IN1, IN2, OUT]) Timers() stream.TimerService {
-	return &timerService2{b: c.h.backend, wm: &c.h.wm, clock: c.h.clock}
-}
-
-// timerService2 scopes timers to the backend's current key. It repeats harness.go's
-// timerService on purpose: the one-input harness is being reworked in parallel, and the
-// two harnesses should not break each other.
-type timerService2 struct {
-	b     state.Backend
-	wm    *int64
-	clock clock.Clock
-}
-
-func (s *timerService2) t(ns []byte, ts int64) state.Timer {
-	return state.Timer{Timestamp: ts, KeyGroup: s.b.CurrentKeyGroup(), Key: s.b.CurrentKey(), Namespace: ns}
-}
-func (s *timerService2) CurrentWatermark() int64      { return *s.wm }
-func (s *timerService2) CurrentProcessingTime() int64 { return s.clock.Now().UnixMilli() }
-func (s *timerService2) RegisterEventTimeTimer(ns []byte, ts int64) {
-	s.b.Timers().Register(state.EventTime, s.t(ns, ts))
-}
-func (s *timerService2) DeleteEventTimeTimer(ns []byte, ts int64) {
-	s.b.Timers().Delete(state.EventTime, s.t(ns, ts))
-}
-func (s *timerService2) RegisterProcessingTimeTimer(ns []byte, ts int64) {
-	s.b.Timers().Register(state.ProcessingTime, s.t(ns, ts))
-}
-func (s *timerService2) DeleteProcessingTimeTimer(ns []byte, ts int64) {
-	s.b.Timers().Delete(state.ProcessingTime, s.t(ns, ts))
+	return stream.NewTimerService(c.h.backend, &c.h.wm, c.h.clock)
 }
 
 // StateEntries counts the live entries of every state of b, over all keys and namespaces
