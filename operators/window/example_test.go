@@ -45,8 +45,7 @@ type Session struct {
 	Bidder, Bids, Start, End int64
 }
 
-// A bidder's bids per session with a gap of 10 s (Nexmark q11's window), with the bids
-// more than 1 s behind the watermark's sessions on a side output.
+// A bidder's bids per session with a gap of 10 s (Nexmark q11's window).
 func ExampleAggregateProcess() {
 	op := window.AggregateProcess[int64, Bid, int64, int64](window.Session(10*time.Second), countBids{},
 		func(bidder int64, w window.TimeWindow, n int64, out window.Collector[Session]) {

@@ -228,6 +228,9 @@ func parseSpec(lines []string) (*spec, error) {
 			s.function = f[1]
 		case "only":
 			s.only = f[1:]
+		case "run", "ingest", "watermark", "processing-time", "snapshot-restore", "expect", "expect-late":
+		default:
+			return nil, fmt.Errorf("unknown command %q", f[0])
 		}
 	}
 	if s.assigner == "" {

@@ -203,7 +203,7 @@ func (o *Operator[K, IN, ACC, OUT, W]) addWindow(set []mergeEntry[W], newW W) ([
 // result and clears the merged windows; their cleanup timers go; the contents of
 // mergedStates are merged into stateResult.
 func (o *Operator[K, IN, ACC, OUT, W]) mergeWindows(result W, merged []W, stateResult W, mergedStates []W) error {
-	if o.cfg.assigner.IsEventTime() {
+	if o.eventTime {
 		if wm := o.hz.watermark(); addClamped(result.MaxTimestamp(), o.cfg.lateness) <= wm {
 			return fmt.Errorf("%w: watermark %d, window %v", ErrLateMerge, wm, result)
 		}

@@ -32,23 +32,24 @@ type Operator[K, IN, ACC, OUT any, W Window] struct {
 	cfg config[K, IN, ACC, OUT, W]
 
 	// set by Open
-	mode     mode
-	fast     fastKind
-	pane     paneGeom
-	trig     Trigger[W]
-	merging  MergingAssigner[W]
-	elemAsg  ElementAssigner[IN, W]
-	wcodec   state.Codec[W]
-	ctx      stream.Context
-	timers   stream.TimerService
-	backend  state.Backend
-	contents store[IN, ACC]
-	mset     state.ValueState[[]mergeEntry[W]]
-	tctx     TriggerContext
-	coll     collector[OUT]
-	actx     assignerCtx
-	hz       horizon
-	dropped  int64
+	mode      mode
+	fast      fastKind
+	eventTime bool
+	pane      paneGeom
+	trig      Trigger[W]
+	merging   MergingAssigner[W]
+	elemAsg   ElementAssigner[IN, W]
+	wcodec    state.Codec[W]
+	ctx       stream.Context
+	timers    stream.TimerService
+	backend   state.Backend
+	contents  store[IN, ACC]
+	mset      state.ValueState[[]mergeEntry[W]]
+	tctx      TriggerContext
+	coll      collector[OUT]
+	actx      assignerCtx
+	hz        horizon
+	dropped   int64
 
 	// caches and scratch buffers, reused across calls
 	keyBytes  []byte
@@ -368,6 +369,7 @@ func (o *Operator[K, IN, ACC, OUT, W]) Open(ctx stream.Context, out stream.Outpu
 	}
 
 	eventTime := c.assigner.IsEventTime()
+	o.eventTime = eventTime
 	o.mode = perWindow
 	if m, ok := c.assigner.(MergingAssigner[W]); ok {
 		o.mode, o.merging = merging, m
@@ -421,7 +423,7 @@ func (o *Operator[K, IN, ACC, OUT, W]) Close() error { return nil }
 // fires windows whose trigger says so.
 func (o *Operator[K, IN, ACC, OUT, W]) ProcessElement(r stream.Record[IN]) error {
 	o.tctx.reset()
-	if o.cfg.assigner.IsEventTime() {
+	if o.eventTime {
 		// An element behind the watermark is judged against it: remember that (horizon).
 		if wm := o.hz.watermark(); r.Timestamp <= wm {
 			if err := o.hz.advance(wm); err != nil {
@@ -439,7 +441,7 @@ func (o *Operator[K, IN, ACC, OUT, W]) ProcessElement(r stream.Record[IN]) error
 	default:
 		skipped, err = o.processWindows(r)
 	}
-	if err != nil || !skipped || !o.cfg.assigner.IsEventTime() {
+	if err != nil || !skipped || !o.eventTime {
 		return err
 	}
 	if addClamped(r.Timestamp, o.cfg.lateness) > o.hz.watermark() {
@@ -678,7 +680,7 @@ func (o *Operator[K, IN, ACC, OUT, W]) currentKey() (K, error) {
 // cleanupTime is when w's state goes: maxTimestamp + allowed lateness for event time
 // (math.MaxInt64 on overflow: never), maxTimestamp for processing time.
 func (o *Operator[K, IN, ACC, OUT, W]) cleanupTime(w W) int64 {
-	if o.cfg.assigner.IsEventTime() {
+	if o.eventTime {
 		return addClamped(w.MaxTimestamp(), o.cfg.lateness)
 	}
 	return w.MaxTimestamp()
@@ -692,11 +694,11 @@ func addClamped(a, b int64) int64 {
 }
 
 func (o *Operator[K, IN, ACC, OUT, W]) isWindowLate(w W, wm int64) bool {
-	return o.cfg.assigner.IsEventTime() && o.cleanupTime(w) <= wm
+	return o.eventTime && o.cleanupTime(w) <= wm
 }
 
 func (o *Operator[K, IN, ACC, OUT, W]) isCleanupTime(d state.Domain, w W, t int64) bool {
-	return (d == state.EventTime) == o.cfg.assigner.IsEventTime() && t == o.cleanupTime(w)
+	return (d == state.EventTime) == o.eventTime && t == o.cleanupTime(w)
 }
 
 // registerCleanupTimer sets w's cleanup timer; o.tctx.ns must be w's namespace.
@@ -705,7 +707,7 @@ func (o *Operator[K, IN, ACC, OUT, W]) registerCleanupTimer(w W) {
 	if ct == math.MaxInt64 {
 		return // no cleanup at the end of time
 	}
-	if o.cfg.assigner.IsEventTime() {
+	if o.eventTime {
 		o.tctx.RegisterEventTimeTimer(ct)
 	} else {
 		o.tctx.RegisterProcessingTimeTimer(ct)
@@ -718,7 +720,7 @@ func (o *Operator[K, IN, ACC, OUT, W]) deleteCleanupTimer(w W) {
 	if ct == math.MaxInt64 {
 		return
 	}
-	if o.cfg.assigner.IsEventTime() {
+	if o.eventTime {
 		o.tctx.DeleteEventTimeTimer(ct)
 	} else {
 		o.tctx.DeleteProcessingTimeTimer(ct)

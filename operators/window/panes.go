@@ -32,7 +32,7 @@ import (
 // processPaned adds r to its pane and runs the triggers of its windows.
 func (o *Operator[K, IN, ACC, OUT, W]) processPaned(r stream.Record[IN]) (skipped bool, err error) {
 	ts := r.Timestamp
-	eventTime := o.cfg.assigner.IsEventTime()
+	eventTime := o.eventTime
 	if !eventTime {
 		ts = o.timers.CurrentProcessingTime()
 	} else if ts == stream.NoTimestamp {
