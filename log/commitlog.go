@@ -238,7 +238,8 @@ func (cl *commitLog) truncate(pos int64) error {
 	return syncDir(cl.dir)
 }
 
-// removeBefore deletes the n oldest segments. Appender only; never the active one.
+// removeOldest deletes the n oldest segments. Appender only; never the active one.
+// It leaves their files open: the syncer may be fsyncing them, and closes them after.
 func (cl *commitLog) removeOldest(n int) ([]*segment, error) {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
@@ -249,7 +250,6 @@ func (cl *commitLog) removeOldest(n int) ([]*segment, error) {
 	cl.segs = append([]*segment(nil), cl.segs[n:]...)
 	var errs []error
 	for _, s := range gone {
-		s.f.Close()
 		errs = append(errs, os.Remove(s.path))
 	}
 	if n > 0 {

@@ -85,6 +85,9 @@ func (l *Log) retain() (int, error) {
 		return 0, err
 	}
 	gone, err := l.cl.removeOldest(n)
+	// A sync job queued before may still fsync these segments: the syncer closes them
+	// after it (closing here raced with it, and the fsync of a closed file failed the log).
+	l.syncJobs <- syncJob{closes: gone}
 	if err != nil {
 		return 0, &FailedError{Err: err}
 	}

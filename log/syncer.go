@@ -12,8 +12,9 @@ import (
 // while the appender goes on writing the next batch.
 
 type syncJob struct {
-	segs []*segment
-	reqs []*request
+	segs   []*segment
+	reqs   []*request
+	closes []*segment // deleted by retention: close their files once the fsyncs before are done
 }
 
 func (l *Log) syncLoop() {
@@ -78,6 +79,9 @@ func (l *Log) syncNow(jobs []syncJob) {
 	for _, j := range jobs {
 		for _, r := range j.reqs {
 			r.finish(res)
+		}
+		for _, s := range j.closes {
+			s.f.Close()
 		}
 	}
 }
