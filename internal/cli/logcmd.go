@@ -523,6 +523,11 @@ func (c *consumer) readQueue(ctx context.Context, q int) (int, error) {
 	c.printed += len(f.Messages)
 	c.next[q] = f.Next
 	if c.group != "" && len(f.Messages) > 0 {
+		// Printed before committed: a crash in between prints lines again on the next
+		// consume (at least once) rather than skipping them.
+		if err := c.out.Flush(); err != nil {
+			return 0, err
+		}
 		if err := c.l.CommitOffsets(ctx, c.group, map[rlog.QueueRef]int64{{Topic: c.topic, Queue: q}: f.Next}); err != nil {
 			return 0, fmt.Errorf("commit offsets of group %s: %w", c.group, err)
 		}
