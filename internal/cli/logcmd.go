@@ -528,7 +528,8 @@ func (c *consumer) readQueue(ctx context.Context, q int) (int, error) {
 		if err := c.out.Flush(); err != nil {
 			return 0, err
 		}
-		if err := c.l.CommitOffsets(ctx, c.group, map[rlog.QueueRef]int64{{Topic: c.topic, Queue: q}: f.Next}); err != nil {
+		// An interrupt stops the reading, not the commit of what was printed.
+		if err := c.l.CommitOffsets(context.WithoutCancel(ctx), c.group, map[rlog.QueueRef]int64{{Topic: c.topic, Queue: q}: f.Next}); err != nil {
 			return 0, fmt.Errorf("commit offsets of group %s: %w", c.group, err)
 		}
 	}
