@@ -31,6 +31,8 @@ type command struct {
 	help    string // extra paragraphs for --help
 	flags   func(fs *flag.FlagSet) func(ctx context.Context, env *Env) error
 	subs    []*command
+	// positional commands take arguments after their flags (FILE).
+	positional bool
 }
 
 // errUsage marks an error in how a command was called (exit code 2).
@@ -48,6 +50,7 @@ func root() *command {
 			demoCommand(),
 			logCommand(),
 			nexmarkCommand(),
+			avroCommand(),
 		},
 	}
 }
@@ -103,7 +106,7 @@ func Run(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "run '%s --help' for usage\n", name)
 		return 2
 	}
-	if fs.NArg() > 0 {
+	if fs.NArg() > 0 && !cmd.positional {
 		fmt.Fprintf(env.Stderr, "%s: unexpected argument %q (flags start with --)\n", name, fs.Arg(0))
 		return 2
 	}
