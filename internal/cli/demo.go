@@ -2,35 +2,51 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/hamba/avro/v2"
+
+	logconn "github.com/riffle-streams/riffle/connectors/log"
+	"github.com/riffle-streams/riffle/connectors/nexmark"
+	nexq "github.com/riffle-streams/riffle/examples/nexmark"
 	rlog "github.com/riffle-streams/riffle/log"
+	"github.com/riffle-streams/riffle/stream"
 )
 
 func demoCommand() *command {
 	return &command{
 		name:    "demo",
-		summary: "show riffle at work on a fresh data directory",
-		usage:   "[--data DIR] [--messages N]",
-		help: `Creates a data directory (a new temporary one unless --data is given), creates a topic of
-four queues, produces keyed orders into it, consumes them as a consumer group with
-committed offsets, reopens the log to show recovery, and prints where the data is and
-what to try next.`,
+		summary: "watch a windowed streaming job run on the embedded log",
+		usage:   "[--data DIR] [--duration D] [--rate N]",
+		help: `Creates a data directory (a new temporary one unless --data is given) with a topic of four
+queues, "events", which a producer fills with Nexmark events (Avro-encoded) at --rate
+events per second. A streaming job reads the topic with event time and watermarks and
+computes Nexmark q5, the hot items: per sliding window of 10 s every 2 s, the auctions
+with the most bids. A progress line and the latest results print every second until
+--duration passes or Ctrl-C; then it prints what to try next.`,
 		flags: func(fs *flag.FlagSet) func(context.Context, *Env) error {
 			data := fs.String("data", "", "data directory (default: a new temporary directory)")
-			n := fs.Int("messages", 5000, "number of messages to produce")
+			dur := fs.Duration("duration", 20*time.Second, "how long to run")
+			rate := fs.Int("rate", 20000, "events produced per second")
 			return func(ctx context.Context, env *Env) error {
-				return runLogDemo(ctx, env, *data, *n)
+				if *rate <= 0 || *dur <= 0 {
+					return usageErr("--rate and --duration must be positive")
+				}
+				return runDemo(ctx, env, *data, *dur, *rate)
 			}
 		},
 	}
 }
 
-func runLogDemo(ctx context.Context, env *Env, dir string, n int) error {
+func runDemo(ctx context.Context, env *Env, dir string, dur time.Duration, rate int) error {
 	out := env.Stdout
 	if dir == "" {
 		var err error
@@ -39,101 +55,117 @@ func runLogDemo(ctx context.Context, env *Env, dir string, n int) error {
 		}
 	}
 	dir, _ = filepath.Abs(dir)
-	fmt.Fprintf(out, "riffle demo: the embedded log\n  data directory: %s\n\n", dir)
 	l, err := rlog.Open(dir, rlog.Options{Logger: env.Logger})
 	if err != nil {
 		return err
 	}
 	defer l.Close()
-	const topic = "orders"
-	if _, err := l.Topic(topic); err != nil {
-		if err := l.CreateTopic(ctx, topic, 4); err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "1. created topic %q with 4 ordered queues\n", topic)
-	} else {
-		fmt.Fprintf(out, "1. topic %q exists already: appending to it\n", topic)
+	const topic = "events"
+	if err := l.CreateTopic(ctx, topic, 4); err != nil && !errors.Is(err, rlog.ErrTopicExists) {
+		return err
 	}
+	fmt.Fprintf(out, "riffle demo\n  data directory: %s\n  topic %q (4 queues) filled with Nexmark events at %d/s; job: q5 hot items\n\n", dir, topic, rate)
 
-	customers := []string{"ada", "grace", "alan", "barbara", "edsger", "donald", "leslie", "john"}
-	msgs := make([]*rlog.Message, n)
-	for i := range msgs {
-		c := customers[i%len(customers)]
-		msgs[i] = &rlog.Message{Topic: topic, Queue: rlog.ByKey, Key: []byte(c),
-			Body: fmt.Appendf(nil, "order-%05d customer=%s amount=%d", i, c, 10+i%90)}
-	}
-	t0 := time.Now()
-	for i := 0; i < n; i += 500 {
-		if err := l.Append(ctx, msgs[i:min(i+500, n)]...); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(out, "2. produced %d keyed orders in %s: a key always lands in the same queue\n", n, time.Since(t0).Round(time.Microsecond))
-	ti, _ := l.Topic(topic)
-	for _, q := range ti.Queues {
-		fmt.Fprintf(out, "     queue %d: offsets [%d, %d)\n", q.Queue, q.Earliest, q.Latest)
-	}
+	ctx, cancel := context.WithTimeout(ctx, dur)
+	defer cancel()
+	schema := nexmark.Schema()
+	var produced, consumed, results atomic.Int64
 
-	const group = "billing"
-	total := 0
-	perCustomer := map[string]int{}
-	for _, q := range ti.Queues {
-		off := q.Earliest
-		if o, ok := l.CommittedOffset(group, topic, q.Queue); ok {
-			off = o
+	// The producer: generated events, Avro-encoded, keyed by event kind and id.
+	go func() {
+		g, err := nexmark.NewGenerator(nexmark.GeneratorConfig{Seed: 1, EventsPerSecond: int64(rate), BaseTime: time.Now().UnixMilli()})
+		if err != nil {
+			return
 		}
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		var ev nexmark.Event
 		for {
-			f, err := l.Read(ctx, topic, q.Queue, off, rlog.ReadOptions{Max: 1000})
-			if err != nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			batch := make([]*rlog.Message, 0, rate/20)
+			for len(batch) < cap(batch) && g.Next(&ev) {
+				body, err := avro.Marshal(schema, &ev)
+				if err != nil {
+					return
+				}
+				batch = append(batch, &rlog.Message{Topic: topic, Queue: rlog.ByKey, Timestamp: ev.EventTime(), Body: body})
+			}
+			if err := l.Append(ctx, batch...); err != nil {
+				return
+			}
+			produced.Add(int64(len(batch)))
+		}
+	}()
+
+	job := stream.NewJob("demo-q5", stream.JobOptions{Logger: env.Logger})
+	events := stream.FromSource(job, topic, &logconn.Source[nexmark.Event]{Log: l, Topic: topic, Start: logconn.Latest,
+		Decode: func(m *rlog.Message) (nexmark.Event, error) {
+			consumed.Add(1)
+			var ev nexmark.Event
+			return ev, avro.Unmarshal(schema, m.Body, &ev)
+		}}, nexq.Watermarks())
+	var mu sync.Mutex
+	latest := map[int64][]nexq.Q5Out{} // by window end
+	nexq.Q5(events).To("table", stream.SinkFunc[nexq.Q5Out](func(r stream.Record[nexq.Q5Out]) error {
+		mu.Lock()
+		latest[r.Value.WindowEnd] = append(latest[r.Value.WindowEnd], r.Value)
+		mu.Unlock()
+		results.Add(1)
+		return nil
+	}))
+	done := make(chan error, 1)
+	go func() { done <- job.Run(ctx) }()
+
+	start, last := time.Now(), time.Now()
+	var lastIn int64
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 				return err
 			}
-			if len(f.Messages) == 0 {
-				break
+			fmt.Fprintf(out, "\nstopped after %s: %d events produced, %d read by the job, %d results\n", time.Since(start).Round(time.Second),
+				produced.Load(), consumed.Load(), results.Load())
+			fmt.Fprintf(out, `
+What to try next:
+  go run ./cmd/riffle log topics list --data %[1]s
+  go run ./cmd/riffle log offsets --data %[1]s
+  go run ./cmd/riffle nexmark run --query q5 --events 200000
+  go run ./cmd/riffle nexmark bench --all --events 5000000
+  go test ./...
+`, dir)
+			return nil
+		case now := <-tick.C:
+			in := consumed.Load()
+			rateIn := float64(in-lastIn) / now.Sub(last).Seconds()
+			lastIn, last = in, now
+			mu.Lock()
+			ends := make([]int64, 0, len(latest))
+			for e := range latest {
+				ends = append(ends, e)
 			}
-			for _, m := range f.Messages {
-				perCustomer[string(m.Key)]++
+			sort.Slice(ends, func(i, j int) bool { return ends[i] > ends[j] })
+			line := "waiting for the first window to close (windows close 4 s of event time after their end)"
+			if len(ends) > 0 {
+				w := latest[ends[0]]
+				line = fmt.Sprintf("window [%s, %s): auction %d with %d bids", time.UnixMilli(w[0].WindowStart).Format("15:04:05"),
+					time.UnixMilli(w[0].WindowEnd).Format("15:04:05"), w[0].Auction, w[0].Num)
+				if len(w) > 1 {
+					line += fmt.Sprintf(" (and %d tied)", len(w)-1)
+				}
+				for _, e := range ends[min(len(ends), 6):] {
+					delete(latest, e)
+				}
 			}
-			total += len(f.Messages)
-			off = f.Next
-			if err := l.CommitOffsets(ctx, group, map[rlog.QueueRef]int64{{Topic: topic, Queue: q.Queue}: off}); err != nil {
-				return err
-			}
+			mu.Unlock()
+			fmt.Fprintf(out, "[%3.0fs] in %7.0f events/s  produced %8d  results %5d | hot item: %s\n",
+				now.Sub(start).Seconds(), rateIn, produced.Load(), results.Load(), line)
 		}
 	}
-	fmt.Fprintf(out, "3. group %q consumed %d orders and committed its offsets (as commitlog records)\n", group, total)
-	for _, c := range customers {
-		fmt.Fprintf(out, "     %-8s %5d orders (queue %d)\n", c, perCustomer[c], rlog.QueueForKey([]byte(c), 4))
-	}
-	if err := l.Close(); err != nil {
-		return err
-	}
-
-	l, err = rlog.Open(dir, rlog.Options{Logger: env.Logger})
-	if err != nil {
-		return err
-	}
-	defer l.Close()
-	rep := l.Recovery()
-	fmt.Fprintf(out, "4. reopened the log: recovery scanned %d bytes from its checkpoint; clean=%v\n", rep.End-rep.ScanFrom, rep.Clean())
-	for _, q := range ti.Queues {
-		o, _ := l.CommittedOffset(group, topic, q.Queue)
-		fmt.Fprintf(out, "     group %s, queue %d: committed offset %d\n", group, q.Queue, o)
-	}
-	if err := l.Close(); err != nil {
-		return err
-	}
-	fmt.Fprintf(out, `
-Where the data is:
-  %[1]s/commitlog/       one commitlog: segment files named by their start position
-  %[1]s/consumequeue/    one index per queue: orders/<queue>/<first offset>
-  %[1]s/checkpoint       the recovery hint: position, topics, group offsets
-
-Try next:
-  go run ./cmd/riffle log topics list --data %[1]s
-  go run ./cmd/riffle log consume --data %[1]s --topic orders --from-beginning --max 5 --format json
-  printf 'ada\tlate order\n' | go run ./cmd/riffle log produce --data %[1]s --topic orders --keyed --sync
-  go run ./cmd/riffle log offsets --data %[1]s
-  go run ./cmd/riffle log bench --data $(mktemp -d) --messages 200000 --size 1024
-`, dir)
-	return nil
 }
