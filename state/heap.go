@@ -31,7 +31,23 @@ type Heap struct {
 	tables  map[string]heapTable
 	pending map[string][]rawEntry // restored entries of states not registered yet
 	timers  *Timers
+	// src, when set, is a durable store behind the tables (the Badger backend, which
+	// owns this Heap): a read that misses a table loads the entry from src, and every
+	// write marks its entry dirty until the owner flushes it. Nil for a plain Heap.
+	src stateSource
 }
+
+// stateSource is the durable store behind a Heap's tables.
+type stateSource interface {
+	// load returns the encoded value and expiry of a state's entry (composite key).
+	load(state string, composite []byte) (value []byte, expire int64, ok bool, err error)
+}
+
+// heapOwner is a backend whose keyed state lives in a Heap (the Heap itself, or a
+// backend composed of one); the typed state constructors accept any of them.
+type heapOwner interface{ heap() *Heap }
+
+func (h *Heap) heap() *Heap { return h }
 
 type rawEntry struct {
 	key    string // composite: key group, key, namespace
@@ -43,6 +59,13 @@ type heapTable interface {
 	snapshot(dst []byte) []byte
 	restore(entries []rawEntry) error
 	kind() string
+	// Used with a stateSource only: visitDirty calls fn with each dirty entry's final
+	// value (or deleted), clearDirty forgets the dirty marks, size counts the cached
+	// entries and evict drops up to n clean ones, returning how many it dropped.
+	visitDirty(fn func(key string, value []byte, expire int64, deleted bool) error) error
+	clearDirty()
+	size() int
+	evict(n int) int
 }
 
 // NewHeap returns an empty heap backend.
@@ -145,6 +168,7 @@ type table[T any] struct {
 	codec   Codec[T]
 	ttl     TTL
 	m       map[string]cell[T]
+	dirty   map[string]struct{} // with h.src: keys written since the last flush (absent from m: deleted)
 	ns      []byte
 	scratch []byte
 }
@@ -155,10 +179,11 @@ type cell[T any] struct {
 }
 
 func register[T any](b Backend, name, kind string, codec Codec[T], ttl TTL) (*table[T], error) {
-	h, ok := b.(*Heap)
+	o, ok := b.(heapOwner)
 	if !ok {
 		return nil, fmt.Errorf("state: backend %T is not supported", b)
 	}
+	h := o.heap()
 	if name == "" {
 		return nil, errors.New("state: a state needs a name")
 	}
@@ -172,7 +197,7 @@ func register[T any](b Backend, name, kind string, codec Codec[T], ttl TTL) (*ta
 		}
 		return t, nil
 	}
-	t := &table[T]{h: h, name: name, kindS: kind, codec: codec, ttl: ttl, m: map[string]cell[T]{}}
+	t := &table[T]{h: h, name: name, kindS: kind, codec: codec, ttl: ttl, m: map[string]cell[T]{}, dirty: map[string]struct{}{}}
 	h.tables[name] = t
 	if es, ok := h.pending[name]; ok {
 		delete(h.pending, name)
@@ -205,26 +230,65 @@ func (t *table[T]) get(ns []byte) (T, bool, error) {
 	k := t.keyFor(ns)
 	c, ok := t.m[string(k)]
 	if !ok {
-		return zero, false, nil
+		var err error
+		if c, ok, err = t.load(k); err != nil || !ok {
+			return zero, false, err
+		}
 	}
 	if c.expire != 0 {
 		if c.expire <= t.now() {
 			delete(t.m, string(k))
+			t.markDirty(k)
 			return zero, false, nil
 		}
 		if t.ttl.RefreshOnRead {
 			c.expire = t.expiry()
 			t.m[string(k)] = c
+			t.markDirty(k)
 		}
 	}
 	return c.v, true, nil
 }
 
+// load reads a cache miss from the durable store, if any, and caches it. A dirty key
+// missing from m was deleted: it is not read back.
+func (t *table[T]) load(k []byte) (cell[T], bool, error) {
+	if t.h.src == nil {
+		return cell[T]{}, false, nil
+	}
+	if _, deleted := t.dirty[string(k)]; deleted {
+		return cell[T]{}, false, nil
+	}
+	raw, expire, ok, err := t.h.src.load(t.name, k)
+	if err != nil || !ok {
+		return cell[T]{}, false, err
+	}
+	v, err := t.codec.Decode(raw)
+	if err != nil {
+		return cell[T]{}, false, fmt.Errorf("state: decode %q: %w", t.name, err)
+	}
+	c := cell[T]{v: v, expire: expire}
+	t.m[string(k)] = c
+	return c, true, nil
+}
+
+// markDirty records a write of k for the next flush (with a durable store only).
+func (t *table[T]) markDirty(k []byte) {
+	if t.h.src != nil {
+		t.dirty[string(k)] = struct{}{}
+	}
+}
+
+// touch marks the current entry of ns dirty after an in-place change of its value.
+func (t *table[T]) touch(ns []byte) { t.markDirty(t.keyFor(ns)) }
+
 func (t *table[T]) put(ns []byte, v T) error {
 	if !t.h.hasKey {
 		return ErrNoKey
 	}
-	t.m[string(t.keyFor(ns))] = cell[T]{v: v, expire: t.expiry()}
+	k := t.keyFor(ns)
+	t.m[string(k)] = cell[T]{v: v, expire: t.expiry()}
+	t.markDirty(k)
 	return nil
 }
 
@@ -232,7 +296,9 @@ func (t *table[T]) del(ns []byte) error {
 	if !t.h.hasKey {
 		return ErrNoKey
 	}
-	delete(t.m, string(t.keyFor(ns)))
+	k := t.keyFor(ns)
+	delete(t.m, string(k))
+	t.markDirty(k)
 	return nil
 }
 
@@ -261,8 +327,47 @@ func (t *table[T]) restore(es []rawEntry) error {
 			return err
 		}
 		t.m[e.key] = cell[T]{v: v, expire: e.expire}
+		if t.h.src != nil {
+			t.dirty[e.key] = struct{}{}
+		}
 	}
 	return nil
+}
+
+func (t *table[T]) visitDirty(fn func(key string, value []byte, expire int64, deleted bool) error) error {
+	var buf []byte
+	for k := range t.dirty {
+		c, ok := t.m[k]
+		if !ok {
+			if err := fn(k, nil, 0, true); err != nil {
+				return err
+			}
+			continue
+		}
+		buf = t.codec.Append(buf[:0], c.v)
+		if err := fn(k, buf, c.expire, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *table[T]) clearDirty() { clear(t.dirty) }
+func (t *table[T]) size() int   { return len(t.m) }
+
+func (t *table[T]) evict(n int) int {
+	dropped := 0
+	for k := range t.m { // map order: an arbitrary choice of victims
+		if dropped == n {
+			break
+		}
+		if _, d := t.dirty[k]; d {
+			continue
+		}
+		delete(t.m, k)
+		dropped++
+	}
+	return dropped
 }
 
 // --- typed states on a table ---
@@ -517,6 +622,7 @@ func (s *mapState[K, V]) Remove(k K) error {
 	if len(m) == 0 {
 		return s.t.del(s.t.ns)
 	}
+	s.t.touch(s.t.ns) // changed in place: a durable backend must write it back
 	return nil
 }
 func (s *mapState[K, V]) Range(fn func(K, V) bool) error {

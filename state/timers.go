@@ -28,6 +28,25 @@ type Timer struct {
 type Timers struct {
 	q   [2]timerHeap
 	set [2]map[string]struct{}
+	// journal, when not nil, holds the last change of each timer since it was taken:
+	// journalKey -> live (registered) or not (deleted or fired). The Badger backend
+	// persists it on Flush.
+	journal map[string]bool
+}
+
+// journalKey is key group (2 bytes, big-endian) | domain | timerID: a timer's key in
+// the Badger backend after the operator prefix.
+func journalKey(d Domain, t Timer, id string) string {
+	b := make([]byte, 0, 3+len(id))
+	b = binary.BigEndian.AppendUint16(b, uint16(t.KeyGroup))
+	b = append(b, byte(d))
+	return string(append(b, id...))
+}
+
+func (ts *Timers) record(d Domain, t Timer, id string, live bool) {
+	if ts.journal != nil {
+		ts.journal[journalKey(d, t, id)] = live
+	}
 }
 
 // NewTimers returns an empty timer store.
@@ -52,10 +71,21 @@ func (ts *Timers) Register(d Domain, t Timer) {
 	t.Namespace = append([]byte(nil), t.Namespace...)
 	ts.set[d][id] = struct{}{}
 	heap.Push(&ts.q[d], t)
+	ts.record(d, t, id, true)
 }
 
-// Delete removes a timer, if registered.
-func (ts *Timers) Delete(d Domain, t Timer) { delete(ts.set[d], timerID(t)) }
+// Delete removes a timer, if registered. t.KeyGroup must be the timer's key group.
+func (ts *Timers) Delete(d Domain, t Timer) {
+	if ts.journal == nil {
+		delete(ts.set[d], timerID(t)) // no string allocated for the id
+		return
+	}
+	id := timerID(t)
+	if _, ok := ts.set[d][id]; ok {
+		delete(ts.set[d], id)
+		ts.record(d, t, id, false)
+	}
+}
 
 // Next returns the earliest live timer of domain d without removing it.
 func (ts *Timers) Next(d Domain) (Timer, bool) {
@@ -77,7 +107,13 @@ func (ts *Timers) PopDue(d Domain, upTo int64) (Timer, bool) {
 		return Timer{}, false
 	}
 	heap.Pop(&ts.q[d])
-	delete(ts.set[d], timerID(t))
+	if ts.journal == nil {
+		delete(ts.set[d], timerID(t)) // no string allocated for the id
+		return t, true
+	}
+	id := timerID(t)
+	delete(ts.set[d], id)
+	ts.record(d, t, id, false)
 	return t, true
 }
 
