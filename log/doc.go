@@ -106,7 +106,9 @@
 //	             per delivered message u64 position, u32 size, i64 due time, u64 tag hash,
 //	             u16+topic, u32 queue, u64 queue offset; u32 n, per rolled timer u64 position,
 //	             u32 size, i64 due time, u64 key hash; u32 n, per cancelled timer u64
-//	             position. cancel: u8 2, u16+topic, u32+key.
+//	             position (at most 100,000 timers in all; ticks (from, to] are done, and
+//	             the timers listed may include some of tick to+1). cancel: u8 2,
+//	             u16+topic, u32+key.
 //
 // # Consume queues
 //
@@ -178,6 +180,8 @@
 //     appender, in log order, so no zombie write can slip past it). Without a checker the
 //     same record aborts the older incarnations' open transactions.
 //   - Txn.Send appends half records. They are indexed nowhere: no reader can see them.
+//     Without a checker, Send does not wait for an fsync; the fsync of a Sync commit
+//     covers the half records before it.
 //   - Txn.Commit appends one txn-op record. The appender gives each half message of the
 //     transaction the next offset of its real queue, in the order they were sent, and
 //     writes those offsets into the record; staging the record adds the index entries
@@ -220,13 +224,21 @@
 // it rolls, and those a cancellation dropped. Staging the record indexes the messages
 // (pointing at the timer records). Like a commit, the record is the commit point, so
 // delivery is exactly-once across crashes; RocketMQ re-delivers about a second of timers
-// after one. When nothing is due the cursor advances without a record: replay then places
-// timers of those ticks differently, but fire records list what they deliver and clear
-// the slots of their ticks, so the outcome is the same. An opened log delivers everything
-// overdue at once; a goroutine then fires every tick. CancelDelayed(topic, key) cancels the
-// pending delayed messages of that key appended before it. A pending timer keeps its
-// segment from retention. Wheel files that do not match the checkpoint are rebuilt from the
-// commitlog in two passes (fired and cancelled timers first, then the pending ones).
+// after one. A record lists at most 100,000 timers, which bounds its size: a tick holding
+// more is delivered by several records, each taking the newest of those left (the head
+// of the tick's list), and the cursor passes the tick with the last. When nothing is due
+// the cursor advances without a record, so replay, starting from the checkpoint's cursor,
+// can place the timers written since on other ticks (parked, when further than the wheel
+// reaches from that older cursor); replaying a fire record therefore takes every timer up
+// to its last tick (and of the tick after it) and inserts again the ones it does not
+// list. An opened log delivers everything overdue at once; a goroutine then fires at
+// every tick boundary of the clock. CancelDelayed(topic, key) cancels the pending delayed
+// messages of that key appended before it. A pending timer keeps its segment from
+// retention. A checkpoint writes the slots before the checkpoint file: slots ahead of the
+// checkpoint (a kill in between) are taken back along their lists to the checkpoint's
+// timer-log length; wheel files that do not match the checkpoint otherwise are rebuilt
+// from the commitlog in two passes (fired and cancelled timers first, then the pending
+// ones). A new log's wheel starts at the current tick.
 //
 // Retry(group, m) hands a message a consumer failed on back to its group: through the
 // delayed topic %RETRY%<group> after RocketMQ's delay level 3+n (10 s ... 2 h), and after

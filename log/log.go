@@ -74,6 +74,7 @@ type Log struct {
 	touched     []*consumeQueue
 	unsynced    []*segment // segments rolled away from since the last checkpoint
 	batch       []*request
+	replaying   bool // recovery's scan is staging the records after the checkpoint
 	checkpoints *time.Ticker
 }
 

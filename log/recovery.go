@@ -101,6 +101,11 @@ func (l *Log) recover() error {
 		} else if !ok {
 			l.problem("timer wheel files in %s do not match the checkpoint: rebuilding the wheel from the commitlog", l.wheel.dir)
 			rebuildWheel = true
+			// The scan stages into an empty wheel (rebuildWheel replaces it), not into
+			// slots pointing past the timer log.
+			if err := l.wheel.reset(); err != nil {
+				return err
+			}
 		}
 	} else {
 		// No checkpoint (the scan below replays everything into an empty wheel), or
@@ -108,6 +113,11 @@ func (l *Log) recover() error {
 		rebuildWheel = l.recovery.CheckpointPos >= 0
 		if err := l.wheel.reset(); err != nil {
 			return err
+		}
+		if end == earliest {
+			// A new log: its wheel starts at the present, not at tick 0, from which
+			// every timer would be parked on one tick beyond the wheel's span.
+			l.wheel.cursor = l.opts.Clock.Now().UnixMilli() / l.wheel.precision
 		}
 	}
 
@@ -143,7 +153,10 @@ func (l *Log) recover() error {
 		from = earliest
 	}
 	l.recovery.ScanFrom = from
-	if err := l.scan(from, P); err != nil {
+	l.replaying = true
+	err = l.scan(from, P)
+	l.replaying = false
+	if err != nil {
 		return err
 	}
 	for _, t := range l.openTxns {
@@ -300,8 +313,11 @@ func (l *Log) scan(from, P int64) error {
 			for p < len(chunk) {
 				size, err := record.Decode(chunk[p:], &rec)
 				if errors.Is(err, record.ErrShort) && off+int64(p)+4 <= s.size {
-					if need, lerr := record.Length(chunk[p:]); lerr == nil && off+int64(p)+int64(need) <= s.size {
-						// The record continues past this chunk: read again from its start.
+					// The record continues past this chunk, maybe even its length field
+					// (then p > 0: the chunk is longer than 4 bytes): read again from its
+					// start.
+					need, lerr := record.Length(chunk[p:])
+					if errors.Is(lerr, record.ErrShort) || lerr == nil && off+int64(p)+int64(need) <= s.size {
 						if need > len(buf) {
 							buf = make([]byte, need)
 						}
@@ -473,6 +489,9 @@ func (l *Log) rebuildWheel() error {
 	if err != nil {
 		return err
 	}
+	// Only pending timers are inserted below, relative to the cursor: the present will
+	// do (overdue ones fire at the next tick), and spreads them over the wheel.
+	w.cursor = max(w.cursor, l.opts.Clock.Now().UnixMilli()/w.precision)
 	err = l.forEachRecord(earliest, func(r *record.Record, pos int64, size int) error {
 		if r.Type != record.TypeTimer || done[pos] {
 			return nil

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -38,13 +39,17 @@ const timerEntrySize = 40
 // maxTimerSlots caps the wheel (16 MiB of slots); finer precisions roll.
 var maxTimerSlots int64 = 1 << 20 // a variable so that tests can make the wheel roll cheaply
 
+// maxFireTimers bounds the timers one fire record lists (delivered, rolled or cancelled):
+// its size, under 18 MB with 127-byte topic names, and the appender's work for it.
+var maxFireTimers = 100_000 // a variable so that tests can split ticks cheaply
+
 // wheel is the derived state of delayed messages. Appender-owned.
 type wheel struct {
 	dir       string
 	precision int64 // ms per tick
 	n         int64 // slots
 	slots     []wslot
-	dirty     map[int64]bool
+	dirty     []uint64 // one bit per slot changed since the last flush: memory fixed by n
 	slotsFile *os.File
 	logFile   *os.File
 	logLen    int64
@@ -91,7 +96,7 @@ func openWheel(dir string, precision time.Duration, maxDelay time.Duration) (*wh
 	if n > maxTimerSlots {
 		n = maxTimerSlots
 	}
-	w := &wheel{dir: dir, precision: p, n: n, slots: make([]wslot, n), dirty: map[int64]bool{},
+	w := &wheel{dir: dir, precision: p, n: n, slots: make([]wslot, n), dirty: make([]uint64, (n+63)/64),
 		bySeg: map[int64]int64{}, cancels: map[uint64][]timerCancel{}}
 	var err error
 	if w.slotsFile, err = os.OpenFile(filepath.Join(dir, "slots"), os.O_RDWR|os.O_CREATE, 0o644); err != nil {
@@ -110,6 +115,13 @@ func (w *wheel) close() error {
 
 // load reads the slots file and cuts the timer log at logLen (the checkpoint's view). It
 // reports false when the files do not match the checkpoint (the wheel must be rebuilt).
+//
+// A checkpoint writes the slots before the checkpoint file, so a kill in between leaves
+// slots ahead of the checkpoint. Inserts only prepend to a slot's list, so the entries
+// past logLen at the head of a list are those inserted since the checkpoint (the replay
+// inserts them again), and following them back gives the list as of the checkpoint. A
+// slot emptied since then stays empty: the fire record that emptied it is replayed and
+// accounts for its timers.
 func (w *wheel) load(logLen int64) (bool, error) {
 	st, err := w.slotsFile.Stat()
 	if err != nil {
@@ -128,8 +140,13 @@ func (w *wheel) load(logLen int64) (bool, error) {
 	}
 	for i := range w.slots {
 		w.slots[i] = wslot{tick: int64(binary.LittleEndian.Uint64(b[i*16:])), head: int64(binary.LittleEndian.Uint64(b[i*16+8:]))}
-		if w.slots[i].head > logLen {
-			return false, nil
+		for w.slots[i].head > logLen {
+			e, err := w.entryAt(w.slots[i].head)
+			if err != nil || e.prev >= w.slots[i].head {
+				return false, nil
+			}
+			w.slots[i].head = e.prev
+			w.markDirty(int64(i))
 		}
 	}
 	if err := w.logFile.Truncate(logLen); err != nil {
@@ -150,7 +167,7 @@ func (w *wheel) reset() error {
 	if err := w.slotsFile.Truncate(w.n * 16); err != nil {
 		return err
 	}
-	w.dirty = map[int64]bool{}
+	clear(w.dirty)
 	w.logLen, w.pending, w.cursor = 0, 0, 0
 	w.bySeg = map[int64]int64{}
 	w.cancels = map[uint64][]timerCancel{}
@@ -188,7 +205,7 @@ func (w *wheel) insert(e wentry) error {
 	}
 	w.logLen += timerEntrySize
 	sl.head = w.logLen - timerEntrySize + 1
-	w.dirty[s] = true
+	w.markDirty(s)
 	return nil
 }
 
@@ -202,25 +219,34 @@ func (w *wheel) entryAt(ref int64) (wentry, error) {
 		keyHash: le.Uint64(b[24:]), prev: int64(le.Uint64(b[32:]))}, nil
 }
 
-// due collects the timers of ticks (cursor, upTo], oldest tick first. It stops after the
-// tick that brings the count to at least limit, and returns the last tick it took.
-func (w *wheel) due(upTo int64, limit int) ([]wentry, int64, error) {
-	var out []wentry
+// due collects at most limit timers of ticks (cursor, upTo], oldest tick first, and
+// returns them with the last tick it took whole. When limit cuts a tick's list, it takes
+// the newest of that tick's timers (the head of its list) and reports cut: the tick after
+// the one returned is due, and partly taken.
+//
+// insert keeps every timer within (cursor, cursor+n-1], so the walk ends there: once it
+// has looked at every slot, nothing lies further and the whole of (cursor, upTo] is done.
+// Walking on to upTo tick by tick would cost as many steps as ticks the cursor is behind
+// the clock, and a cursor restored from an old checkpoint, or a new wheel's cursor 0, is
+// behind by years of ticks (1.7e11 at 10 ms), on the appender goroutine.
+func (w *wheel) due(upTo int64, limit int) (out []wentry, last int64, cut bool, err error) {
 	t := w.cursor
-	for t < upTo && len(out) < limit {
-		t++
-		sl := w.slots[t%w.n]
-		if sl.tick != t || sl.head == 0 {
+	end := min(upTo, w.cursor+w.n-1)
+	for t < end && len(out) < limit {
+		sl := w.slots[(t+1)%w.n]
+		if sl.tick != t+1 || sl.head == 0 {
+			t++
 			if w.pending == 0 && len(out) == 0 && len(w.cancels) == 0 {
-				return nil, upTo, nil // nothing anywhere: jump
+				return nil, upTo, false, nil // nothing anywhere: jump
 			}
 			continue
 		}
 		start := len(out)
-		for ref := sl.head; ref != 0; {
+		ref := sl.head
+		for ref != 0 && len(out) < limit {
 			e, err := w.entryAt(ref)
 			if err != nil {
-				return nil, 0, err
+				return nil, 0, false, err
 			}
 			out = append(out, e)
 			ref = e.prev
@@ -229,31 +255,114 @@ func (w *wheel) due(upTo int64, limit int) ([]wentry, int64, error) {
 		for i, j := start, len(out)-1; i < j; i, j = i+1, j-1 {
 			out[i], out[j] = out[j], out[i]
 		}
+		if ref != 0 {
+			return out, t, true, nil
+		}
+		t++
 	}
-	return out, t, nil
+	if t == end {
+		return out, upTo, false, nil
+	}
+	return out, t, false, nil
+}
+
+// popListed takes the timers listed off the head of the list of tick and returns how
+// many it took.
+func (w *wheel) popListed(tick int64, listed map[int64]bool) (int, error) {
+	s := tick % w.n
+	sl := &w.slots[s]
+	n := 0
+	for sl.tick == tick && sl.head != 0 {
+		e, err := w.entryAt(sl.head)
+		if err != nil {
+			return n, err
+		}
+		if !listed[e.pos] {
+			break
+		}
+		sl.head = e.prev
+		w.markDirty(s)
+		n++
+	}
+	return n, nil
+}
+
+// busySlots calls fn for each slot holding timers of a tick in (from, to], in tick order
+// when the range is shorter than the wheel.
+func (w *wheel) busySlots(from, to int64, fn func(s int64) error) error {
+	if to-from >= w.n {
+		for s := range w.n {
+			if sl := w.slots[s]; sl.head != 0 && sl.tick > from && sl.tick <= to {
+				if err := fn(s); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	for t := from + 1; t <= to; t++ {
+		if sl := w.slots[t%w.n]; sl.tick == t && sl.head != 0 {
+			if err := fn(t % w.n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // clear empties the slots of ticks (from, to].
 func (w *wheel) clear(from, to int64) {
-	if to-from >= w.n {
-		from = to - w.n
-	}
-	for t := from + 1; t <= to; t++ {
-		s := t % w.n
-		if w.slots[s].tick == t && w.slots[s].head != 0 {
-			w.slots[s] = wslot{tick: t}
-			w.dirty[s] = true
-		}
-	}
+	w.busySlots(from, to, func(s int64) error {
+		w.slots[s].head = 0
+		w.markDirty(s)
+		return nil
+	})
 }
 
-// flush writes dirty slots and fsyncs both files (at a checkpoint).
+// take empties the slots of ticks (from, to] and returns their timers, each slot's in
+// the order they arrived (inserted again in that order, they keep it).
+func (w *wheel) take(from, to int64) ([]wentry, error) {
+	var out []wentry
+	err := w.busySlots(from, to, func(s int64) error {
+		start := len(out)
+		for ref := w.slots[s].head; ref != 0; {
+			e, err := w.entryAt(ref)
+			if err != nil {
+				return err
+			}
+			out = append(out, e)
+			ref = e.prev
+		}
+		slices.Reverse(out[start:])
+		w.slots[s].head = 0
+		w.markDirty(s)
+		return nil
+	})
+	return out, err
+}
+
+func (w *wheel) markDirty(s int64) { w.dirty[s/64] |= 1 << (s % 64) }
+
+// flush writes dirty slots, a run of adjacent ones at a time, and fsyncs both files (at
+// a checkpoint).
 func (w *wheel) flush() error {
-	var b [16]byte
-	for s := range w.dirty {
-		binary.LittleEndian.PutUint64(b[0:], uint64(w.slots[s].tick))
-		binary.LittleEndian.PutUint64(b[8:], uint64(w.slots[s].head))
-		if _, err := w.slotsFile.WriteAt(b[:], s*16); err != nil {
+	var buf []byte
+	for s := int64(0); s < w.n; {
+		if w.dirty[s/64] == 0 {
+			s = (s/64 + 1) * 64
+			continue
+		}
+		if w.dirty[s/64]&(1<<(s%64)) == 0 {
+			s++
+			continue
+		}
+		start := s
+		buf = buf[:0]
+		for ; s < w.n && w.dirty[s/64]&(1<<(s%64)) != 0 && len(buf) < 1<<20; s++ {
+			buf = binary.LittleEndian.AppendUint64(buf, uint64(w.slots[s].tick))
+			buf = binary.LittleEndian.AppendUint64(buf, uint64(w.slots[s].head))
+		}
+		if _, err := w.slotsFile.WriteAt(buf, start*16); err != nil {
 			return err
 		}
 	}
@@ -373,7 +482,7 @@ func (l *Log) prepareFire(r *record.Record) error {
 	if err != nil {
 		return err
 	}
-	entries, last, err := w.due(o.to, 100_000)
+	entries, last, cut, err := w.due(o.to, maxFireTimers)
 	if err != nil {
 		return err
 	}
@@ -388,11 +497,16 @@ func (l *Log) prepareFire(r *record.Record) error {
 		return errNothingDue
 	}
 	o.from, o.to = w.cursor, last
+	// A cut tick is due too (due stops at upTo): only timers beyond it roll.
+	through := last
+	if cut {
+		through = last + 1
+	}
 	next := map[*consumeQueue]int64{}
 	sort.SliceStable(entries, func(i, j int) bool { return entries[i].deliver < entries[j].deliver })
 	var rec record.Record
 	for _, e := range entries {
-		if w.tickOf(e.deliver) > last {
+		if w.tickOf(e.deliver) > through {
 			o.rolled = append(o.rolled, e)
 			continue
 		}
@@ -475,11 +589,61 @@ func (l *Log) stageTimerOp(o timerOp, pos, storeTime int64) error {
 	for _, p := range o.cancelled {
 		drop(p)
 	}
+	listed := make(map[int64]bool, len(o.fired)+len(o.rolled)+len(o.cancelled))
+	for _, f := range o.fired {
+		listed[f.pos] = true
+	}
+	for _, e := range o.rolled {
+		listed[e.pos] = true
+	}
+	for _, p := range o.cancelled {
+		listed[p] = true
+	}
+	var strays []wentry
+	found := 0
+	keep := func(taken []wentry) {
+		for _, e := range taken {
+			if listed[e.pos] {
+				found++
+			} else {
+				strays = append(strays, e)
+			}
+		}
+	}
+	// Replay places timers relative to the cursor of the checkpoint, plus the fire records
+	// replayed so far. The cursor also moves without a record when nothing is due, so the
+	// replay's cursor can be behind the one a timer met when it was written, and the timer
+	// lands on another tick: one nearer than its due tick, where it is parked when that is
+	// beyond the wheel's span from the replay's cursor (always, for a new log's cursor 0).
+	// A fire record covers the ticks from the cursor it found, so the replayed cursor would
+	// pass over such a timer: it would never fire. Replay therefore takes every timer up
+	// to the record's last tick and inserts again the ones the record does not account for.
+	if l.replaying && w.cursor < o.to {
+		taken, err := w.take(w.cursor, o.to)
+		if err != nil {
+			return err
+		}
+		keep(taken)
+	}
+	// A record that cut a tick (more timers than maxFireTimers) lists the newest of its
+	// timers: the head of the list of the tick after the record's last.
+	n, err := w.popListed(o.to+1, listed)
+	if err != nil {
+		return err
+	}
+	if found += n; l.replaying && found < len(listed) {
+		// Replay placed some elsewhere in that list: take the tick whole.
+		taken, err := w.take(o.to, o.to+1)
+		if err != nil {
+			return err
+		}
+		keep(taken)
+	}
 	w.clear(o.from, o.to)
 	if o.to > w.cursor {
 		w.cursor = o.to
 	}
-	for _, e := range o.rolled {
+	for _, e := range append(o.rolled, strays...) {
 		if err := w.insert(e); err != nil {
 			return err
 		}
@@ -630,28 +794,51 @@ func (l *Log) FireTimers(ctx context.Context) (int, error) {
 // errNothingDue makes the appender skip a fire record that would change nothing.
 var errNothingDue = errors.New("log: no timer due")
 
-// timerLoop fires due timers every precision tick; at start it delivers what is overdue.
+// timerLoop fires due timers at every tick boundary; at start it delivers what is overdue.
+//
+// The ticks are aligned with the clock's tick boundaries. A ticker started between two
+// boundaries fires a fixed fraction of a tick after each, and a message due just after a
+// boundary then waits for that fraction on top of the rounding up to its tick: almost two
+// ticks, where Options.TimerPrecision promises at most one. The loop realigns when a tick
+// arrives more than an eighth of a tick after its boundary (the ticker runs on the
+// monotonic clock, the boundaries on the wall clock, and the two drift apart).
 func (l *Log) timerLoop() {
 	defer close(l.timerDone)
 	if l.opts.manualTimers {
 		<-l.quit
 		return
 	}
-	t := l.opts.Clock.Ticker(l.opts.TimerPrecision)
-	defer t.Stop()
 	fire := func() {
 		if _, err := l.FireTimers(context.Background()); err != nil && !errors.Is(err, ErrClosed) {
 			l.opts.Logger.Warn("log: firing timers failed", "err", err)
 		}
 	}
 	fire()
+	p := l.opts.TimerPrecision
+	pm := p.Milliseconds()
 	for {
-		select {
-		case <-l.quit:
-			return
-		case <-t.C:
-			fire()
+		if phase := l.opts.Clock.Now().UnixMilli() % pm; phase != 0 {
+			w := l.opts.Clock.Timer(time.Duration(pm-phase) * time.Millisecond)
+			select {
+			case <-l.quit:
+				w.Stop()
+				return
+			case <-w.C:
+			}
 		}
+		t := l.opts.Clock.Ticker(p)
+		fire() // this boundary's tick; the ticker's first comes a tick later
+		for aligned := true; aligned; {
+			select {
+			case <-l.quit:
+				t.Stop()
+				return
+			case <-t.C:
+				aligned = l.opts.Clock.Now().UnixMilli()%pm <= pm/8
+				fire()
+			}
+		}
+		t.Stop()
 	}
 }
 

@@ -63,10 +63,20 @@ func (e *FencedError) Error() string {
 type TxnAbortedError struct {
 	Txn    TxnID
 	Reason string
+	// Fenced is set when a newer incarnation aborted it; errors.As finds it through
+	// Unwrap, so that a zombie's commit fails with *FencedError like its sends.
+	Fenced *FencedError
 }
 
 func (e *TxnAbortedError) Error() string {
 	return fmt.Sprintf("log: transaction %s was aborted: %s", e.Txn, e.Reason)
+}
+
+func (e *TxnAbortedError) Unwrap() error {
+	if e.Fenced == nil {
+		return nil
+	}
+	return e.Fenced
 }
 
 // TxnID identifies a transaction: producer id, incarnation, sequence number.
@@ -239,6 +249,13 @@ func (t *Txn) ID() TxnID { return t.id }
 // (ByKey as for Append); their offsets are assigned at commit, in commit order. It fails
 // with *FencedError if a newer incarnation exists, *TxnAbortedError if the log aborted
 // the transaction, ErrTxnDone after Commit or Abort.
+//
+// Without a checker, Send returns once the half messages are written, without waiting
+// for an fsync even in Sync mode: nothing of the transaction counts before its commit
+// record, which is written after them, and a Sync commit is acknowledged only once every
+// segment written up to it is fsynced (the syncer takes segments in write order). With a
+// checker, the half messages are as durable as the log's appends before Send returns:
+// the producer runs its local transaction next, and check-back may commit them later.
 func (t *Txn) Send(ctx context.Context, msgs ...*Message) error {
 	if t.done {
 		return ErrTxnDone
@@ -246,7 +263,11 @@ func (t *Txn) Send(ctx context.Context, msgs ...*Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	r, err := t.p.l.encodeMessages(msgs, DurabilityDefault, &t.id)
+	d := Async
+	if t.p.opts.Checker != nil {
+		d = DurabilityDefault
+	}
+	r, err := t.p.l.encodeMessages(msgs, d, &t.id)
 	if err != nil {
 		return err
 	}
@@ -355,7 +376,8 @@ type committedHalf struct {
 // Listing the offsets makes a commit self-describing: replay indexes from it alone.
 func encodeOp(o txnOp) []byte {
 	le := binary.LittleEndian
-	b := []byte{o.op, o.reason}
+	b := make([]byte, 0, 64+len(o.id.Producer)+len(o.group)+32*len(o.offsets)+48*len(o.halves))
+	b = append(b, o.op, o.reason)
 	b = appendString(b, o.id.Producer)
 	b = le.AppendUint32(b, o.id.Epoch)
 	b = le.AppendUint64(b, o.id.Seq)
@@ -382,6 +404,9 @@ func decodeOp(b []byte) (txnOp, error) {
 	o.group = d.str()
 	o.offsets = d.offsets()
 	n := d.u32()
+	if n > 0 && int64(n) <= int64(len(d.b))/34 { // 34 bytes: a half's smallest encoding
+		o.halves = make([]committedHalf, 0, n)
+	}
 	for i := uint32(0); i < n && d.err == nil; i++ {
 		o.halves = append(o.halves, committedHalf{pos: int64(d.u64()), size: int32(d.u32()), tagHash: d.u64(),
 			topic: d.str(), queue: int(d.u32()), offset: int64(d.u64())})
@@ -452,9 +477,18 @@ func (l *Log) prepareHalves(id *TxnID) error {
 		if d.commit {
 			return ErrTxnDone
 		}
-		return &TxnAbortedError{Txn: *id, Reason: reasonText(d.reason)}
+		return l.abortedErr(*id, d.reason)
 	}
 	return nil
+}
+
+// abortedErr is the error of a late Send or Commit of a transaction the log aborted.
+func (l *Log) abortedErr(id TxnID, reason byte) error {
+	err := &TxnAbortedError{Txn: id, Reason: reasonText(reason)}
+	if p := l.producers[id.Producer]; reason == reasonFenced && p != nil {
+		err.Fenced = &FencedError{Producer: id.Producer, Epoch: id.Epoch, Current: p.epoch}
+	}
+	return err
 }
 
 // prepareInit assigns the new incarnation's epoch by rewriting the record body.
@@ -485,7 +519,7 @@ func (l *Log) prepareOp(r *record.Record) error {
 		if d.commit {
 			return ErrTxnDone
 		}
-		return &TxnAbortedError{Txn: o.id, Reason: reasonText(d.reason)}
+		return l.abortedErr(o.id, d.reason)
 	}
 	if o.reason == reasonProducer {
 		if p := l.producers[o.id.Producer]; p == nil || p.epoch != o.id.Epoch {

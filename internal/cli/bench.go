@@ -28,14 +28,20 @@ func benchCommand() *command {
 	return &command{
 		name:    "bench",
 		summary: "measure append throughput and latency",
-		usage:   "--data DIR --messages N --size BYTES [--producers P] [--sync]",
+		usage:   "--data DIR --messages N --size BYTES [--producers P] [--sync] [--batch B | --txn T]",
 		help: `Appends N messages of BYTES bytes each to topic "bench" (created with P queues if missing),
-from P concurrent producers, producer i writing to queue i mod queues.
+from P concurrent producers, producer i writing to queue i mod queues, B messages per
+append call (default 1).
 
 Without --sync, appends are acknowledged once written and indexed (the page cache); each
 producer keeps up to --inflight appends outstanding, as a pipelining client does. With
 --sync, every producer waits for each append to be fsynced before the next (closed loop):
 one fsync serves every producer waiting at that moment (group commit).
+
+With --txn T, each producer is a transactional producer ("bench-<i>") sending its
+messages in transactions of T messages, one Send and one Commit each, closed loop; with
+--sync each commit is acknowledged after an fsync. --sync --batch T appends the same
+messages T at a time without transactions: the baseline to compare with.
 
 With --consume, the N messages are appended first (not timed) and then read back from
 the page cache by P consumers, one queue each, in batches of 1,024; the figures describe
@@ -44,7 +50,8 @@ the reads (percentiles per batch).
 The last line is one JSON object:
   {"messages","bytes","seconds","msgs_per_sec","mb_per_sec","p50_ms","p99_ms"}
 where bytes counts message bodies, mb_per_sec is 10^6 bytes per second, and the
-percentiles are of the time from handing a message to the log to its acknowledgement.`,
+percentiles are of the time from handing a message to the log to its acknowledgement
+(with --txn, to the acknowledgement of its transaction's commit).`,
 		flags: func(fs *flag.FlagSet) func(context.Context, *Env) error {
 			data := fs.String("data", "", "data directory of the log")
 			n := fs.Int64("messages", 0, "number of messages")
@@ -53,12 +60,17 @@ percentiles are of the time from handing a message to the log to its acknowledge
 			sync := fs.Bool("sync", false, "acknowledge each append only after fsync")
 			inflight := fs.Int("inflight", 1024, "without --sync: appends each producer keeps outstanding")
 			consume := fs.Bool("consume", false, "measure reading the messages back instead of appending them")
+			batch := fs.Int("batch", 1, "messages per append call")
+			txn := fs.Int("txn", 0, "messages per transaction (0: plain appends)")
 			return func(ctx context.Context, env *Env) error {
 				if err := required("data", *data); err != nil {
 					return err
 				}
-				if *n <= 0 || *size < 0 || *producers <= 0 || *inflight <= 0 {
-					return usageErr("--messages and --producers must be positive, --size must not be negative")
+				if *n <= 0 || *size < 0 || *producers <= 0 || *inflight <= 0 || *batch <= 0 || *txn < 0 {
+					return usageErr("--messages, --producers and --batch must be positive, --size and --txn must not be negative")
+				}
+				if *txn > 0 && *batch > 1 {
+					return usageErr("--batch and --txn exclude each other (a transaction's messages are sent in one batch)")
 				}
 				d := rlog.Async
 				if *sync {
@@ -69,13 +81,19 @@ percentiles are of the time from handing a message to the log to its acknowledge
 					return err
 				}
 				defer l.Close()
-				res, err := logBench(ctx, l, *n, *size, *producers, d, *inflight)
+				res, err := logBench(ctx, l, benchSpec{n: *n, size: *size, producers: *producers, d: d, inflight: *inflight, batch: *batch, txn: *txn})
 				if err != nil {
 					return err
 				}
 				mode := "async"
 				if *sync {
 					mode = "sync"
+				}
+				switch {
+				case *txn > 0:
+					mode += fmt.Sprintf(", transactions of %d", *txn)
+				case *batch > 1:
+					mode += fmt.Sprintf(", %d per append", *batch)
 				}
 				if *consume {
 					if res, err = consumeBench(ctx, l, *n, *size, *producers); err != nil {
@@ -97,9 +115,20 @@ percentiles are of the time from handing a message to the log to its acknowledge
 	}
 }
 
+// benchSpec is what logBench runs.
+type benchSpec struct {
+	n               int64
+	size, producers int
+	d               rlog.Durability
+	inflight        int // async: append calls each producer keeps outstanding
+	batch           int // messages per append call
+	txn             int // messages per transaction; 0: plain appends
+}
+
 // logBench runs the append benchmark on l.
-func logBench(ctx context.Context, l *rlog.Log, n int64, size, producers int, d rlog.Durability, inflight int) (BenchResult, error) {
+func logBench(ctx context.Context, l *rlog.Log, spec benchSpec) (BenchResult, error) {
 	const topic = "bench"
+	n, size, producers := spec.n, spec.size, spec.producers
 	if err := l.CreateTopic(ctx, topic, producers); err != nil && !errors.Is(err, rlog.ErrTopicExists) {
 		return BenchResult{}, err
 	}
@@ -125,18 +154,14 @@ func logBench(ctx context.Context, l *rlog.Log, n int64, size, producers int, d 
 			defer wg.Done()
 			q := p % len(ti.Queues)
 			lat[p] = make([]time.Duration, count)
-			if d == rlog.Sync {
-				for i := range count {
-					t0 := time.Now()
-					if err := l.Append(ctx, &rlog.Message{Topic: topic, Queue: q, Body: body}); err != nil {
-						errs[p] = err
-						return
-					}
-					lat[p][i] = time.Since(t0)
-				}
-				return
+			switch {
+			case spec.txn > 0:
+				errs[p] = transactions(ctx, l, fmt.Sprintf("bench-%d", p), topic, q, body, lat[p], spec.txn)
+			case spec.d == rlog.Sync:
+				errs[p] = closedLoop(ctx, l, topic, q, body, lat[p], spec.batch)
+			default:
+				errs[p] = pipelined(l, topic, q, body, lat[p], spec.inflight, spec.batch)
 			}
-			errs[p] = pipelined(l, topic, q, body, lat[p], inflight)
 		}()
 	}
 	wg.Wait()
@@ -160,18 +185,81 @@ func logBench(ctx context.Context, l *rlog.Log, n int64, size, producers int, d 
 	}, nil
 }
 
-// pipelined appends len(lat) messages asynchronously with at most inflight outstanding.
-func pipelined(l *rlog.Log, topic string, q int, body []byte, lat []time.Duration, inflight int) error {
+// closedLoop appends len(lat) messages, batch per call, each call once the previous one
+// was acknowledged.
+func closedLoop(ctx context.Context, l *rlog.Log, topic string, q int, body []byte, lat []time.Duration, batch int) error {
+	msgs := make([]rlog.Message, batch)
+	ptrs := make([]*rlog.Message, batch)
+	for i := 0; i < len(lat); i += batch {
+		k := min(batch, len(lat)-i)
+		for j := range k {
+			msgs[j] = rlog.Message{Topic: topic, Queue: q, Body: body}
+			ptrs[j] = &msgs[j]
+		}
+		t0 := time.Now()
+		if err := l.Append(ctx, ptrs[:k]...); err != nil {
+			return err
+		}
+		d := time.Since(t0)
+		for j := range k {
+			lat[i+j] = d
+		}
+	}
+	return nil
+}
+
+// transactions sends len(lat) messages as the transactional producer id, in
+// transactions of size messages (one Send, one Commit), closed loop.
+func transactions(ctx context.Context, l *rlog.Log, id, topic string, q int, body []byte, lat []time.Duration, size int) error {
+	p, err := l.InitProducer(ctx, id, rlog.ProducerOptions{})
+	if err != nil {
+		return err
+	}
+	msgs := make([]rlog.Message, size)
+	ptrs := make([]*rlog.Message, size)
+	for i := 0; i < len(lat); i += size {
+		k := min(size, len(lat)-i)
+		for j := range k {
+			msgs[j] = rlog.Message{Topic: topic, Queue: q, Body: body}
+			ptrs[j] = &msgs[j]
+		}
+		t0 := time.Now()
+		tx := p.Begin()
+		if err := tx.Send(ctx, ptrs[:k]...); err != nil {
+			return err
+		}
+		if err := tx.Commit(ctx, "", nil); err != nil {
+			return err
+		}
+		d := time.Since(t0)
+		for j := range k {
+			lat[i+j] = d
+		}
+	}
+	return nil
+}
+
+// pipelined appends len(lat) messages asynchronously, batch per call, with at most
+// inflight calls outstanding.
+func pipelined(l *rlog.Log, topic string, q int, body []byte, lat []time.Duration, inflight, batch int) error {
 	sem := make(chan struct{}, inflight)
 	var mu sync.Mutex
 	var first error
 	msgs := make([]rlog.Message, len(lat))
-	for i := range lat {
+	ptrs := make([]*rlog.Message, len(lat))
+	for i := 0; i < len(lat); i += batch {
+		k := min(batch, len(lat)-i)
+		for j := range k {
+			msgs[i+j] = rlog.Message{Topic: topic, Queue: q, Body: body}
+			ptrs[i+j] = &msgs[i+j]
+		}
 		sem <- struct{}{}
 		t0 := time.Now()
-		msgs[i] = rlog.Message{Topic: topic, Queue: q, Body: body}
 		l.AppendAsync(rlog.Async, func(err error) {
-			lat[i] = time.Since(t0)
+			d := time.Since(t0)
+			for j := range k {
+				lat[i+j] = d
+			}
 			if err != nil {
 				mu.Lock()
 				if first == nil {
@@ -180,7 +268,7 @@ func pipelined(l *rlog.Log, topic string, q int, body []byte, lat []time.Duratio
 				mu.Unlock()
 			}
 			<-sem
-		}, &msgs[i])
+		}, ptrs[i:i+k]...)
 	}
 	for range inflight {
 		sem <- struct{}{}

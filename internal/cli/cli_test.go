@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -410,6 +411,32 @@ func TestBench(t *testing.T) {
 	assert.Contains(t, fails(t, "", "log", "bench", "--data", dir, "--messages", "0", "--size", "10").stderr, "--messages")
 	assert.Contains(t, fails(t, "", "log", "bench", "--data", dir, "--messages", "10", "--size", "10", "--producers", "0").stderr, "--producers")
 	assert.Contains(t, fails(t, "", "log", "bench", "--messages", "10").stderr, "--data is required")
+}
+
+func TestBenchBatchesAndTransactions(t *testing.T) {
+	for _, extra := range [][]string{{"--sync", "--batch", "7"}, {"--batch", "7"}, {"--sync", "--txn", "7"}, {"--txn", "7"}} {
+		t.Run(strings.Join(extra, " "), func(t *testing.T) {
+			dir := t.TempDir()
+			r := ok(t, "", append([]string{"log", "bench", "--data", dir, "--messages", "300", "--size", "100", "--producers", "3"}, extra...)...)
+			lines := r.lines()
+			require.NotEmpty(t, lines)
+			res := benchJSON(t, lines[len(lines)-1])
+			assert.Equal(t, float64(300), res["messages"])
+			assert.Positive(t, res["msgs_per_sec"])
+			assert.GreaterOrEqual(t, res["p99_ms"], res["p50_ms"])
+			// Every message is readable once: transactions were committed.
+			total := 0
+			for _, line := range ok(t, "", "log", "topics", "list", "--data", dir).lines() {
+				if f := strings.Fields(line); len(f) > 2 && f[0] == "bench" { // TOPIC QUEUES MESSAGES OFFSETS
+					total, _ = strconv.Atoi(f[2])
+				}
+			}
+			assert.Equal(t, 300, total, "messages readable in topic bench")
+		})
+	}
+	dir := t.TempDir()
+	assert.Contains(t, fails(t, "", "log", "bench", "--data", dir, "--messages", "10", "--size", "10", "--txn", "5", "--batch", "2").stderr, "exclude each other")
+	assert.Contains(t, fails(t, "", "log", "bench", "--data", dir, "--messages", "10", "--size", "10", "--batch", "0").stderr, "--batch")
 }
 
 // benchJSON parses bench's last line: one object with exactly the documented keys.
