@@ -2,93 +2,42 @@ package join_test
 
 import (
 	"encoding/binary"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/benbjohnson/clock"
 	"github.com/stretchr/testify/require"
 
 	"github.com/riffle-streams/riffle/operators/join"
 	"github.com/riffle-streams/riffle/state"
 	"github.com/riffle-streams/riffle/stream"
+	"github.com/riffle-streams/riffle/streamtest"
 )
 
 // driver runs a two-input operator as the runtime would, without a harness's
 // bookkeeping (keys are encoded in advance, results are counted, not kept), so that
 // benchmarks measure the operator and the state backend.
 type driver struct {
-	backend *state.Heap // nil: a stream that is not keyed
-	clock   *clock.Mock
-	wm      int64
+	*streamtest.Context
 	results int
 }
 
-func newDriver() *driver {
-	c := clock.NewMock()
-	return &driver{backend: state.NewHeap(state.HeapOptions{Clock: c}), clock: c, wm: stream.MinWatermark}
-}
+func newDriver() *driver { return &driver{Context: streamtest.NewContext()} }
 
-func (d *driver) OperatorName() string  { return "bench" }
-func (d *driver) Subtask() int          { return 0 }
-func (d *driver) Parallelism() int      { return 1 }
-func (d *driver) MaxParallelism() int   { return state.DefaultMaxParallelism }
-func (d *driver) Clock() clock.Clock    { return d.clock }
-func (d *driver) Logger() *slog.Logger  { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-func (d *driver) SideOutput(string) any { return nil }
-func (d *driver) State() state.Backend {
-	if d.backend == nil {
-		return nil
-	}
-	return d.backend
-}
-func (d *driver) Timers() stream.TimerService {
-	if d.backend == nil {
-		return nil
-	}
-	return (*driverTimers)(d)
-}
 func (d *driver) Emit(stream.Record[pair]) { d.results++ }
 
 // watermark fires the due event-time timers and moves the watermark.
 func (d *driver) watermark(b testing.TB, op stream.TwoInputOperator[lrec, rrec, pair], wm int64) {
-	d.wm = wm
-	for {
-		t, ok := d.backend.Timers().PopDue(state.EventTime, wm)
-		if !ok {
-			break
-		}
-		d.backend.SetCurrentKey(t.Key, t.KeyGroup)
-		if err := op.OnTimer(state.EventTime, t); err != nil {
-			b.Fatal(err)
-		}
+	if err := d.AdvanceWatermark(wm, op.OnTimer); err != nil {
+		b.Fatal(err)
 	}
-}
-
-type driverTimers driver
-
-func (s *driverTimers) t(ns []byte, ts int64) state.Timer {
-	return state.Timer{Timestamp: ts, KeyGroup: s.backend.CurrentKeyGroup(), Key: s.backend.CurrentKey(), Namespace: ns}
-}
-func (s *driverTimers) CurrentWatermark() int64      { return s.wm }
-func (s *driverTimers) CurrentProcessingTime() int64 { return s.clock.Now().UnixMilli() }
-func (s *driverTimers) RegisterEventTimeTimer(ns []byte, ts int64) {
-	s.backend.Timers().Register(state.EventTime, s.t(ns, ts))
-}
-func (s *driverTimers) DeleteEventTimeTimer(ns []byte, ts int64) {
-	s.backend.Timers().Delete(state.EventTime, s.t(ns, ts))
-}
-func (s *driverTimers) RegisterProcessingTimeTimer(ns []byte, ts int64) {
-	s.backend.Timers().Register(state.ProcessingTime, s.t(ns, ts))
-}
-func (s *driverTimers) DeleteProcessingTimeTimer(ns []byte, ts int64) {
-	s.backend.Timers().Delete(state.ProcessingTime, s.t(ns, ts))
+	if err := op.OnWatermark(wm); err != nil {
+		b.Fatal(err)
+	}
 }
 
 func TestJoinsNeedAKeyedStream(t *testing.T) {
 	d := newDriver()
-	d.backend = nil
+	d.Heap = nil
 	for _, op := range []stream.TwoInputOperator[lrec, rrec, pair]{
 		windowJoin(t, join.Tumbling(time.Second))(),
 		intervalJoin(t, join.Between(0, 0))(),
@@ -108,7 +57,7 @@ func benchJoin(b *testing.B, op stream.TwoInputOperator[lrec, rrec, pair], keyOf
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		binary.LittleEndian.PutUint64(key[:], keyOf(i))
-		d.backend.SetCurrentKey(key[:], state.KeyGroup(key[:], state.DefaultMaxParallelism))
+		d.Heap.SetCurrentKey(key[:], state.KeyGroup(key[:], state.DefaultMaxParallelism))
 		ts := int64(i)
 		var err error
 		if i%2 == 0 {

@@ -3,59 +3,15 @@ package keyed_test
 import (
 	"encoding/binary"
 	"fmt"
-	"io"
-	"log/slog"
 	"testing"
-
-	"github.com/benbjohnson/clock"
 
 	"github.com/riffle-streams/riffle/operators/keyed"
 	"github.com/riffle-streams/riffle/state"
 	"github.com/riffle-streams/riffle/stream"
+	"github.com/riffle-streams/riffle/streamtest"
 )
 
-// benchCtx drives an operator as the runtime would, without a harness's bookkeeping:
-// keys are encoded in advance, so the figures are the operator's and the backend's.
-type benchCtx struct {
-	backend *state.Heap
-	clock   *clock.Mock
-	wm      int64
-}
-
-func newBenchCtx() *benchCtx {
-	c := clock.NewMock()
-	return &benchCtx{backend: state.NewHeap(state.HeapOptions{Clock: c}), clock: c, wm: stream.MinWatermark}
-}
-
-func (c *benchCtx) OperatorName() string        { return "bench" }
-func (c *benchCtx) Subtask() int                { return 0 }
-func (c *benchCtx) Parallelism() int            { return 1 }
-func (c *benchCtx) MaxParallelism() int         { return state.DefaultMaxParallelism }
-func (c *benchCtx) Clock() clock.Clock          { return c.clock }
-func (c *benchCtx) Logger() *slog.Logger        { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-func (c *benchCtx) State() state.Backend        { return c.backend }
-func (c *benchCtx) Timers() stream.TimerService { return (*benchTimers)(c) }
-func (c *benchCtx) SideOutput(string) any       { return nil }
-
-type benchTimers benchCtx
-
-func (s *benchTimers) t(ns []byte, ts int64) state.Timer {
-	return state.Timer{Timestamp: ts, KeyGroup: s.backend.CurrentKeyGroup(), Key: s.backend.CurrentKey(), Namespace: ns}
-}
-func (s *benchTimers) CurrentWatermark() int64      { return s.wm }
-func (s *benchTimers) CurrentProcessingTime() int64 { return s.clock.Now().UnixMilli() }
-func (s *benchTimers) RegisterEventTimeTimer(ns []byte, ts int64) {
-	s.backend.Timers().Register(state.EventTime, s.t(ns, ts))
-}
-func (s *benchTimers) DeleteEventTimeTimer(ns []byte, ts int64) {
-	s.backend.Timers().Delete(state.EventTime, s.t(ns, ts))
-}
-func (s *benchTimers) RegisterProcessingTimeTimer(ns []byte, ts int64) {
-	s.backend.Timers().Register(state.ProcessingTime, s.t(ns, ts))
-}
-func (s *benchTimers) DeleteProcessingTimeTimer(ns []byte, ts int64) {
-	s.backend.Timers().Delete(state.ProcessingTime, s.t(ns, ts))
-}
+func newBenchCtx() *streamtest.Context { return streamtest.NewContext() }
 
 type encodedKey struct {
 	b  []byte
@@ -86,7 +42,7 @@ func runOneInput[IN, OUT any](b *testing.B, op stream.Operator[IN, OUT], keys in
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		k := ks[i%len(ks)]
-		ctx.backend.SetCurrentKey(k.b, k.kg)
+		ctx.Heap.SetCurrentKey(k.b, k.kg)
 		if err := op.ProcessElement(stream.Record[IN]{Value: value(i), Timestamp: int64(i)}); err != nil {
 			b.Fatal(err)
 		}

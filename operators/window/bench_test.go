@@ -3,17 +3,14 @@ package window_test
 import (
 	"encoding/binary"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"testing"
 	"time"
 
-	"github.com/benbjohnson/clock"
-
 	"github.com/riffle-streams/riffle/operators/window"
 	"github.com/riffle-streams/riffle/state"
 	"github.com/riffle-streams/riffle/stream"
+	"github.com/riffle-streams/riffle/streamtest"
 )
 
 // The benchmarks drive an operator as the runtime would, without a harness's
@@ -30,61 +27,14 @@ type bid struct {
 	Auction, Bidder, Price, DateTime int64
 }
 
-type benchCtx struct {
-	backend *state.Heap
-	clock   *clock.Mock
-	wm      int64
-}
+func newBenchCtx() *streamtest.Context { return streamtest.NewContext() }
 
-func newBenchCtx() *benchCtx {
-	c := clock.NewMock()
-	return &benchCtx{backend: state.NewHeap(state.HeapOptions{Clock: c}), clock: c, wm: stream.MinWatermark}
-}
-
-func (c *benchCtx) OperatorName() string        { return "bench" }
-func (c *benchCtx) Subtask() int                { return 0 }
-func (c *benchCtx) Parallelism() int            { return 1 }
-func (c *benchCtx) MaxParallelism() int         { return state.DefaultMaxParallelism }
-func (c *benchCtx) Clock() clock.Clock          { return c.clock }
-func (c *benchCtx) Logger() *slog.Logger        { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-func (c *benchCtx) State() state.Backend        { return c.backend }
-func (c *benchCtx) Timers() stream.TimerService { return (*benchTimers)(c) }
-func (c *benchCtx) SideOutput(string) any       { return nil }
-
-type benchTimers benchCtx
-
-func (s *benchTimers) t(ns []byte, ts int64) state.Timer {
-	return state.Timer{Timestamp: ts, KeyGroup: s.backend.CurrentKeyGroup(), Key: s.backend.CurrentKey(), Namespace: ns}
-}
-func (s *benchTimers) CurrentWatermark() int64      { return s.wm }
-func (s *benchTimers) CurrentProcessingTime() int64 { return s.clock.Now().UnixMilli() }
-func (s *benchTimers) RegisterEventTimeTimer(ns []byte, ts int64) {
-	s.backend.Timers().Register(state.EventTime, s.t(ns, ts))
-}
-func (s *benchTimers) DeleteEventTimeTimer(ns []byte, ts int64) {
-	s.backend.Timers().Delete(state.EventTime, s.t(ns, ts))
-}
-func (s *benchTimers) RegisterProcessingTimeTimer(ns []byte, ts int64) {
-	s.backend.Timers().Register(state.ProcessingTime, s.t(ns, ts))
-}
-func (s *benchTimers) DeleteProcessingTimeTimer(ns []byte, ts int64) {
-	s.backend.Timers().Delete(state.ProcessingTime, s.t(ns, ts))
-}
-
-func (c *benchCtx) watermark(b *testing.B, op interface {
+func watermark(b *testing.B, c *streamtest.Context, op interface {
 	OnTimer(state.Domain, state.Timer) error
 	OnWatermark(int64) error
 }, wm int64) {
-	c.wm = wm
-	for {
-		t, ok := c.backend.Timers().PopDue(state.EventTime, wm)
-		if !ok {
-			break
-		}
-		c.backend.SetCurrentKey(t.Key, t.KeyGroup)
-		if err := op.OnTimer(state.EventTime, t); err != nil {
-			b.Fatal(err)
-		}
+	if err := c.AdvanceWatermark(wm, op.OnTimer); err != nil {
+		b.Fatal(err)
 	}
 	if err := op.OnWatermark(wm); err != nil {
 		b.Fatal(err)
@@ -144,15 +94,15 @@ func runBids[OUT any](b *testing.B, op stream.Operator[bid, OUT], d keyDist) {
 		v := bids[i%n]
 		v.DateTime = ts
 		k := enc[v.Auction]
-		ctx.backend.SetCurrentKey(k.b, k.kg)
+		ctx.Heap.SetCurrentKey(k.b, k.kg)
 		if err := op.ProcessElement(stream.Record[bid]{Value: v, Timestamp: ts}); err != nil {
 			b.Fatal(err)
 		}
 		if i%1000 == 999 {
-			ctx.watermark(b, op, ts-1000)
+			watermark(b, ctx, op, ts-1000)
 		}
 	}
-	ctx.watermark(b, op, ts+1_000_000) // every window fires
+	watermark(b, ctx, op, ts+1_000_000) // every window fires
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 	b.ReportMetric(float64(out.n)/float64(b.N), "outputs/record")
 }
