@@ -10,7 +10,6 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/riffle-streams/riffle/log/internal/record"
 )
@@ -75,7 +74,6 @@ type Log struct {
 	unsynced    []*segment // segments rolled away from since the last checkpoint
 	batch       []*request
 	replaying   bool // recovery's scan is staging the records after the checkpoint
-	checkpoints *time.Ticker
 }
 
 type topic struct {

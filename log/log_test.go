@@ -3,13 +3,11 @@ package log
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -371,14 +369,3 @@ func TestClosedLog(t *testing.T) {
 	_, err := l.Read(ctx, "t", 0, 0, ReadOptions{Wait: true})
 	assert.ErrorIs(t, err, ErrClosed)
 }
-
-func sortedKeys(m map[string]int) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-var _ = errors.New

@@ -1,7 +1,6 @@
 package operators
 
 import (
-	"github.com/riffle-streams/riffle/state"
 	"github.com/riffle-streams/riffle/stream"
 )
 
@@ -128,5 +127,3 @@ func KeyBy[T any, K comparable](s stream.Stream[T], key func(T) K) stream.KeyedS
 func Union[T any](s stream.Stream[T], others ...stream.Stream[T]) stream.Stream[T] {
 	return s.Union(others...)
 }
-
-var _ state.Backend = (*state.Heap)(nil)

@@ -3,7 +3,6 @@ package nexmark
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"math/rand/v2"
 	"sort"
 	"testing"
@@ -99,7 +98,5 @@ func TestQ1HandChecked(t *testing.T) {
 }
 
 type capture struct{ lines *[]string }
-
-var _ = fmt.Sprint
 
 func (c *capture) add(s string) { *c.lines = append(*c.lines, s) }
