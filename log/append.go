@@ -28,6 +28,7 @@ type request struct {
 	msgs       []*Message     // filled with Offset and StoreTime when written
 	sys        *record.Record // a system record, encoded by the appender after prepareSys
 	txn        *TxnID         // half messages of this transaction
+	prepared   any            // what prepareSys completed (a txnOp or timerOp), for staging
 	durability Durability
 	ctl        func() error // runs on the appender goroutine, alone
 	err        error
@@ -399,7 +400,7 @@ write:
 	for _, r := range batch {
 		switch {
 		case r.sys != nil:
-			if r.err = l.prepareSys(r.sys); r.err != nil {
+			if r.prepared, r.err = l.prepareSys(r.sys); r.err != nil {
 				continue
 			}
 			r.enc = record.AppendPartial(r.enc[:0], r.sys)
@@ -432,7 +433,7 @@ write:
 			switch q := m.queue; {
 			case r.sys != nil:
 				record.Seal(r.enc[off:off+size], 0, 0, now)
-				if err = l.stage(r.sys, end, size, now); err != nil {
+				if err = l.stageSys(r.sys, r.prepared, end, size, now); err != nil {
 					break write
 				}
 			case r.txn != nil:

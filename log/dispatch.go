@@ -13,28 +13,41 @@ import (
 // it replays. Both run on one goroutine.
 
 // prepareSys validates a system record against the current state, and completes it,
-// before it is encoded and written.
-func (l *Log) prepareSys(r *record.Record) error {
+// before it is encoded and written. For commits and firings it returns the completed op
+// (a txnOp or a timerOp), which stageSys applies without decoding the record again.
+func (l *Log) prepareSys(r *record.Record) (any, error) {
 	switch r.Type {
 	case record.TypeTopic:
 		if l.lookupTopic(string(r.Topic)) != nil {
-			return fmt.Errorf("%w: %q", ErrTopicExists, r.Topic)
+			return nil, fmt.Errorf("%w: %q", ErrTopicExists, r.Topic)
 		}
 		// Create the topic now, so that requests behind it can use it.
-		return l.applyTopic(r)
+		return nil, l.applyTopic(r)
 	case record.TypeOffsets:
-		return nil
+		return nil, nil
 	case record.TypeTxnInit:
-		return l.prepareInit(r)
+		return nil, l.prepareInit(r)
 	case record.TypeTxnOp:
 		return l.prepareOp(r)
 	case record.TypeTimerOp:
 		if len(r.Body) > 0 && r.Body[0] == timerFire {
 			return l.prepareFire(r)
 		}
-		return nil
+		return nil, nil
 	}
-	return fmt.Errorf("log: internal: unexpected system record %v", r.Type)
+	return nil, fmt.Errorf("log: internal: unexpected system record %v", r.Type)
+}
+
+// stageSys stages a system record the appender prepared: prepared is what prepareSys
+// returned for it.
+func (l *Log) stageSys(r *record.Record, prepared any, pos int64, size int, storeTime int64) error {
+	switch o := prepared.(type) {
+	case txnOp:
+		return l.stageOp(o, pos)
+	case timerOp:
+		return l.stageTimerOp(o, pos, storeTime)
+	}
+	return l.stage(r, pos, size, storeTime)
 }
 
 // stage applies the effect of a record written at pos. Messages are staged by the caller

@@ -475,16 +475,16 @@ func decodeTimerOp(b []byte) (timerOp, error) {
 
 // prepareFire walks the due slots up to the tick in the record's body and completes the
 // fire record: which timers become visible at which offsets, which roll, which were
-// cancelled.
-func (l *Log) prepareFire(r *record.Record) error {
+// cancelled. It returns the completed op, so that staging it does not decode it again.
+func (l *Log) prepareFire(r *record.Record) (timerOp, error) {
 	w := l.wheel
 	o, err := decodeTimerOp(r.Body)
 	if err != nil {
-		return err
+		return timerOp{}, err
 	}
 	entries, last, cut, err := w.due(o.to, maxFireTimers)
 	if err != nil {
-		return err
+		return timerOp{}, err
 	}
 	if len(entries) == 0 {
 		// Nothing due: move the cursor without a record. Replay, which starts from the
@@ -494,7 +494,7 @@ func (l *Log) prepareFire(r *record.Record) error {
 		if last > w.cursor {
 			w.cursor = last
 		}
-		return errNothingDue
+		return timerOp{}, errNothingDue
 	}
 	o.from, o.to = w.cursor, last
 	// A cut tick is due too (due stops at upTo): only timers beyond it roll.
@@ -512,10 +512,10 @@ func (l *Log) prepareFire(r *record.Record) error {
 		}
 		buf := make([]byte, e.size)
 		if err := l.cl.readAt(e.pos, buf); err != nil {
-			return fmt.Errorf("log: read timer record at %d: %w", e.pos, err)
+			return timerOp{}, fmt.Errorf("log: read timer record at %d: %w", e.pos, err)
 		}
 		if _, err := record.Decode(buf, &rec); err != nil || rec.Type != record.TypeTimer {
-			return &CorruptionError{File: "commitlog", Offset: e.pos, Reason: fmt.Sprintf("timer record: %v", err)}
+			return timerOp{}, &CorruptionError{File: "commitlog", Offset: e.pos, Reason: fmt.Sprintf("timer record: %v", err)}
 		}
 		if l.timerCancelled(&rec, e) {
 			o.cancelled = append(o.cancelled, e.pos)
@@ -523,7 +523,7 @@ func (l *Log) prepareFire(r *record.Record) error {
 		}
 		q, err := l.realQueue(&rec, e.pos)
 		if err != nil {
-			return err
+			return timerOp{}, err
 		}
 		off, ok := next[q]
 		if !ok {
@@ -534,7 +534,7 @@ func (l *Log) prepareFire(r *record.Record) error {
 			topic: q.topic, queue: q.id, offset: off})
 	}
 	r.Body = encodeTimerOp(o)
-	return nil
+	return o, nil
 }
 
 func (l *Log) timerCancelled(rec *record.Record, e wentry) bool {

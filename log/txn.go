@@ -506,20 +506,22 @@ func (l *Log) prepareInit(r *record.Record) error {
 	return nil
 }
 
-// prepareOp checks an op record from a producer (check-back ops bypass fencing).
-func (l *Log) prepareOp(r *record.Record) error {
+// prepareOp checks an op record from a producer (check-back ops bypass fencing) and
+// completes a commit with its half messages' offsets. It returns the op as completed, so
+// that staging it does not decode the record again.
+func (l *Log) prepareOp(r *record.Record) (txnOp, error) {
 	o, err := decodeOp(r.Body)
 	if err != nil {
-		return err
+		return o, err
 	}
 	if d, ok := l.doneTxns[o.id]; ok {
 		if d.commit == (o.op == opCommit) && o.reason == reasonProducer {
-			return nil // a retried commit or abort: idempotent
+			return o, nil // a retried commit or abort: idempotent
 		}
 		if d.commit {
-			return ErrTxnDone
+			return o, ErrTxnDone
 		}
-		return l.abortedErr(o.id, d.reason)
+		return o, l.abortedErr(o.id, d.reason)
 	}
 	if o.reason == reasonProducer {
 		if p := l.producers[o.id.Producer]; p == nil || p.epoch != o.id.Epoch {
@@ -527,15 +529,15 @@ func (l *Log) prepareOp(r *record.Record) error {
 			if p != nil {
 				cur = p.epoch
 			}
-			return &FencedError{Producer: o.id.Producer, Epoch: o.id.Epoch, Current: cur}
+			return o, &FencedError{Producer: o.id.Producer, Epoch: o.id.Epoch, Current: cur}
 		}
 	}
 	t := l.openTxns[o.id]
 	if t == nil && o.op == opCommit && o.count > 0 {
-		return fmt.Errorf("log: commit of transaction %s with %d messages, but none were sent", o.id, o.count)
+		return o, fmt.Errorf("log: commit of transaction %s with %d messages, but none were sent", o.id, o.count)
 	}
 	if t != nil && o.op == opCommit && int(o.count) != len(t.halves) && o.reason == reasonProducer {
-		return fmt.Errorf("log: commit of transaction %s names %d messages, the log holds %d (was a Send still running?)", o.id, o.count, len(t.halves))
+		return o, fmt.Errorf("log: commit of transaction %s names %d messages, the log holds %d (was a Send still running?)", o.id, o.count, len(t.halves))
 	}
 	if t != nil && o.op == opCommit {
 		// Queue offsets follow the order of sending; stageOp assigns exactly these.
@@ -551,7 +553,7 @@ func (l *Log) prepareOp(r *record.Record) error {
 		}
 		r.Body = encodeOp(o)
 	}
-	return nil
+	return o, nil
 }
 
 // stageHalf adds a written half message to its open transaction.
