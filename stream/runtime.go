@@ -843,36 +843,34 @@ func (r *twoInputRunner[A, B, OUT, K]) end() {
 	r.sidesEnd()
 }
 
-type sideA[A, B, OUT any, K comparable] struct{ r *twoInputRunner[A, B, OUT, K] }
-type sideB[A, B, OUT any, K comparable] struct{ r *twoInputRunner[A, B, OUT, K] }
-
-func (s sideA[A, B, OUT, K]) record(rec Record[A]) {
-	r := s.r
-	if r.env.err != nil {
-		return
+// recordA and recordB hand a record of each input to the operator, with its key current.
+func (r *twoInputRunner[A, B, OUT, K]) recordA(rec Record[A]) {
+	if r.begin(r.a.key(rec.Value)) {
+		r.done(r.op.ProcessElement1(rec))
 	}
-	r.setKey(r.a.key(rec.Value))
+}
+
+func (r *twoInputRunner[A, B, OUT, K]) recordB(rec Record[B]) {
+	if r.begin(r.b.key(rec.Value)) {
+		r.done(r.op.ProcessElement2(rec))
+	}
+}
+
+// begin makes k the current key; false once the task failed.
+func (r *twoInputRunner[A, B, OUT, K]) begin(k K) bool {
+	if r.env.err != nil {
+		return false
+	}
+	r.setKey(k)
 	r.env.current = r.name
-	if err := r.op.ProcessElement1(rec); err != nil {
+	return true
+}
+
+func (r *twoInputRunner[A, B, OUT, K]) done(err error) {
+	if err != nil {
 		r.env.fail(r.name, err)
 	}
 }
-func (s sideA[A, B, OUT, K]) watermark(int64) {}
-func (s sideA[A, B, OUT, K]) end()            {}
-
-func (s sideB[A, B, OUT, K]) record(rec Record[B]) {
-	r := s.r
-	if r.env.err != nil {
-		return
-	}
-	r.setKey(r.b.key(rec.Value))
-	r.env.current = r.name
-	if err := r.op.ProcessElement2(rec); err != nil {
-		r.env.fail(r.name, err)
-	}
-}
-func (s sideB[A, B, OUT, K]) watermark(int64) {}
-func (s sideB[A, B, OUT, K]) end()            {}
 
 func (r *twoInputRunner[A, B, OUT, K]) loop(env *subtaskEnv) error {
 	run := env.run
@@ -882,12 +880,13 @@ func (r *twoInputRunner[A, B, OUT, K]) loop(env *subtaskEnv) error {
 	procTick, stopTick := processingTicker(env)
 	defer stopTick()
 	min := func() int64 { return minInt64(gA.wm, gB.wm) }
+	recordA, recordB := r.recordA, r.recordB
 	for gA.live+gB.live > 0 {
 		select {
 		case b := <-chA:
-			handle(env, b, gA, sideA[A, B, OUT, K]{r}, func() { r.watermark(min()) })
+			handle(env, b, gA, recordA, func() { r.watermark(min()) })
 		case b := <-chB:
-			handle(env, b, gB, sideB[A, B, OUT, K]{r}, func() { r.watermark(min()) })
+			handle(env, b, gB, recordB, func() { r.watermark(min()) })
 		case <-procTick:
 			for _, f := range env.procNext {
 				f()
@@ -911,12 +910,12 @@ func (r *twoInputRunner[A, B, OUT, K]) loop(env *subtaskEnv) error {
 	return env.err
 }
 
-func handle[T any](env *subtaskEnv, b *batch[T], g *gate, in input[T], onWM func()) {
+func handle[T any](env *subtaskEnv, b *batch[T], g *gate, record func(Record[T]), onWM func()) {
 	switch b.kind {
 	case dataBatch:
 		for i := range b.recs {
 			env.pos = b.pos[i]
-			in.record(b.recs[i])
+			record(b.recs[i])
 		}
 		clear(b.recs)
 		b.pool.Put(b)
