@@ -229,6 +229,12 @@ type StoreBackend struct {
 	store  *Store
 	prefix []byte // tagKeyed | u16 len | operator id
 	key    []byte // scratch for reads
+
+	// frozen holds the changes Freeze took that the store has not applied yet, oldest
+	// first: reads that miss the cache consult them (newest first) before Badger. The
+	// checkpoint coordinator releases them from its own goroutine after Store.Apply.
+	frozenMu sync.Mutex
+	frozen   []frozenEpoch
 }
 
 var _ Backend = (*StoreBackend)(nil)
@@ -361,7 +367,13 @@ func (b *StoreBackend) load(state string, composite []byte) ([]byte, int64, bool
 		return nil, 0, false, nil // another subtask's key: not this backend's state
 	}
 	b.key = b.appendStateKey(b.key[:0], state, string(composite))
-	var val []byte
+	val, deleted, found := b.frozenValue(b.key)
+	if found {
+		if deleted {
+			return nil, 0, false, nil
+		}
+		return val[8:], int64(binary.LittleEndian.Uint64(val)), true, nil
+	}
 	err := b.store.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(b.key)
 		if err != nil {
@@ -385,11 +397,12 @@ func (b *StoreBackend) load(state string, composite []byte) ([]byte, int64, bool
 // Flush writes the final value of every entry written since the last Flush (and the
 // deletions, and the timers registered or removed) to the store in one write batch, then
 // forgets the dirty marks and, if the cache holds more than StoreOptions.CacheEntries
-// entries, evicts clean ones. Only Flush writes to the store. On error nothing is
-// forgotten: a later Flush writes the same entries again.
+// entries, evicts clean ones. On error nothing is forgotten: a later Flush writes the
+// same entries again. Jobs with checkpoints use Freeze instead, and the store applies
+// each epoch's changes after the epoch commits.
 //
 // Badger commits a large batch in several transactions, so a crash during Flush can
-// leave part of it applied; the checkpoint protocol replays the epoch (DESIGN.md §4).
+// leave part of it applied.
 //
 // Returns ErrStoreClosed, or Badger's error.
 func (b *StoreBackend) Flush() error {
@@ -402,42 +415,12 @@ func (b *StoreBackend) Flush() error {
 	// The batch keeps the key and value slices until it commits: carve them from
 	// chunks that are never reused.
 	var a arena
-	err := func() error {
-		for name, t := range b.h.tables {
-			err := t.visitDirty(func(ck string, v []byte, expire int64, deleted bool) error {
-				k := a.take(b.appendStateKey(a.tail(), name, ck))
-				if deleted {
-					return wb.Delete(k)
-				}
-				return wb.Set(k, a.take(append(binary.LittleEndian.AppendUint64(a.tail(), uint64(expire)), v...)))
-			})
-			if err != nil {
-				return err
-			}
+	err := b.visitChanges(&a, func(k, v []byte, deleted bool) error {
+		if deleted {
+			return wb.Delete(k)
 		}
-		// Restored entries of states this run has not registered yet.
-		for name, es := range b.h.pending {
-			for _, e := range es {
-				k := a.take(b.appendStateKey(a.tail(), name, e.key))
-				if err := wb.Set(k, a.take(append(binary.LittleEndian.AppendUint64(a.tail(), uint64(e.expire)), e.value...))); err != nil {
-					return err
-				}
-			}
-		}
-		for jk, live := range b.h.timers.journal {
-			k := a.take(append(append(append(a.tail(), b.prefix...), tagTimer), jk...))
-			var err error
-			if live {
-				err = wb.Set(k, nil)
-			} else {
-				err = wb.Delete(k)
-			}
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	}()
+		return wb.Set(k, v)
+	})
 	if err != nil {
 		wb.Cancel()
 		return fmt.Errorf("state: flush: %w", err)
@@ -445,13 +428,52 @@ func (b *StoreBackend) Flush() error {
 	if err := wb.Flush(); err != nil {
 		return fmt.Errorf("state: flush: %w", err)
 	}
+	b.forgetChanges()
+	b.evictLocked()
+	return nil
+}
+
+// visitChanges calls fn with the Badger key and value of every change since the last
+// Flush or Freeze: dirty entries, restored entries not yet registered, and timers. The
+// slices are carved from a and stay valid.
+func (b *StoreBackend) visitChanges(a *arena, fn func(k, v []byte, deleted bool) error) error {
+	for name, t := range b.h.tables {
+		err := t.visitDirty(func(ck string, v []byte, expire int64, deleted bool) error {
+			k := a.take(b.appendStateKey(a.tail(), name, ck))
+			if deleted {
+				return fn(k, nil, true)
+			}
+			return fn(k, a.take(append(binary.LittleEndian.AppendUint64(a.tail(), uint64(expire)), v...)), false)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	// Restored entries of states this run has not registered yet.
+	for name, es := range b.h.pending {
+		for _, e := range es {
+			k := a.take(b.appendStateKey(a.tail(), name, e.key))
+			if err := fn(k, a.take(append(binary.LittleEndian.AppendUint64(a.tail(), uint64(e.expire)), e.value...)), false); err != nil {
+				return err
+			}
+		}
+	}
+	for jk, live := range b.h.timers.journal {
+		k := a.take(append(append(append(a.tail(), b.prefix...), tagTimer), jk...))
+		if err := fn(k, nil, !live); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// forgetChanges clears what visitChanges visited.
+func (b *StoreBackend) forgetChanges() {
 	for _, t := range b.h.tables {
 		t.clearDirty()
 	}
 	clear(b.h.pending)
 	clear(b.h.timers.journal)
-	b.evictLocked()
-	return nil
 }
 
 // evictLocked drops clean cache entries beyond the budget (store.mu held, nothing dirty).
@@ -501,6 +523,33 @@ func (b *StoreBackend) Snapshot() ([]byte, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("state: snapshot: %w", err)
+	}
+	// Frozen epochs not applied yet are newer than the store.
+	var ferr error
+	b.overlayFrozen(func(k string, v []byte) {
+		if ferr != nil || len(k) <= len(b.prefix) || k[len(b.prefix)] != tagState {
+			return
+		}
+		name, ck, err := parseStateKey([]byte(k[len(b.prefix)+1:]))
+		if err != nil {
+			ferr = err
+			return
+		}
+		switch {
+		case v == nil:
+			delete(entries(name), string(ck))
+		case len(v) < 8:
+			ferr = fmt.Errorf("state: corrupt frozen value of %q", name)
+		default:
+			if e := (rawEntry{key: string(ck), expire: int64(binary.LittleEndian.Uint64(v)), value: v[8:]}); live(e.expire) {
+				entries(name)[e.key] = e
+			} else {
+				delete(entries(name), e.key)
+			}
+		}
+	})
+	if ferr != nil {
+		return nil, fmt.Errorf("state: snapshot: %w", ferr)
 	}
 	// The cache is newer than the store: its dirty entries and deletions win.
 	for name, t := range b.h.tables {
@@ -580,5 +629,5 @@ func (g badgerLogger) log(level slog.Level, format string, args []any) {
 }
 func (g badgerLogger) Errorf(f string, a ...any)   { g.log(slog.LevelError, f, a) }
 func (g badgerLogger) Warningf(f string, a ...any) { g.log(slog.LevelWarn, f, a) }
-func (g badgerLogger) Infof(f string, a ...any)    { g.log(slog.LevelInfo, f, a) }
+func (g badgerLogger) Infof(f string, a ...any)    { g.log(slog.LevelDebug, f, a) } // Badger's info is chatty
 func (g badgerLogger) Debugf(f string, a ...any)   { g.log(slog.LevelDebug, f, a) }

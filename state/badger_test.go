@@ -489,7 +489,7 @@ func TestStoreCloseAndOptions(t *testing.T) {
 	// The smallest budget Validate accepts opens and works.
 	var logs bytes.Buffer
 	s := openTestStore(t, StoreOptions{MemTableSize: 1 << 20, NumMemtables: 2, BlockCacheSize: 1 << 20,
-		IndexCacheSize: 1 << 20, ValueLogFileSize: 1 << 20, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		IndexCacheSize: 1 << 20, ValueLogFileSize: 1 << 20, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	b := s.backend("op", KeyGroupRange{}, nil)
 	v, _ := NewValue(b, Desc[int]{Name: "v"})
 	key(b, "k")

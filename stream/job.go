@@ -28,6 +28,11 @@ type JobOptions struct {
 	// NewStateBackend creates the keyed state backend of one keyed operator subtask.
 	// Default: an in-memory state.Heap.
 	NewStateBackend func(operator string, subtask int, kgs state.KeyGroupRange) (state.Backend, error)
+	// Checkpoints, when set, runs the job exactly-once with its state in Badger (and
+	// NewStateBackend is not used). See Checkpointing.
+	Checkpoints *Checkpointing
+	// Restart restarts the job when it fails while running (see RestartStrategy).
+	Restart RestartStrategy
 }
 
 func (o *JobOptions) ensureDefaults() {
@@ -128,6 +133,7 @@ type node struct {
 	makeSource func(env *subtaskEnv, outs outputSet) (sourceRunner, error)
 	// sides are the side outputs read from this node, by tag id.
 	sides map[string]*node
+	sink  any // a sink node's Sink
 }
 
 type nodeKind int

@@ -12,6 +12,8 @@ import (
 
 	"github.com/benbjohnson/clock"
 
+	"github.com/riffle-streams/riffle/internal/checkpoint"
+	rlog "github.com/riffle-streams/riffle/log"
 	"github.com/riffle-streams/riffle/state"
 )
 
@@ -22,6 +24,8 @@ import (
 // control is what flows besides records.
 type control interface {
 	watermark(wm int64)
+	// barrier passes checkpoint barrier e: everything before it belongs to epoch e.
+	barrier(e uint64)
 	end()
 }
 
@@ -57,6 +61,12 @@ func (f *fanout[T]) watermark(wm int64) {
 	}
 }
 
+func (f *fanout[T]) barrier(e uint64) {
+	for _, t := range f.targets {
+		t.barrier(e)
+	}
+}
+
 func (f *fanout[T]) end() {
 	for _, t := range f.targets {
 		t.end()
@@ -78,6 +88,7 @@ type batch[T any] struct {
 	recs []Record[T]
 	pos  []srcPos
 	wm   int64
+	e    uint64     // a barrier's epoch
 	pool *sync.Pool // where the receiver returns a data batch
 }
 
@@ -87,11 +98,13 @@ const (
 	dataBatch batchKind = iota
 	wmBatch
 	endBatch
+	barrierBatch
 )
 
 // subtaskEnv is one task's view of the running job.
 type subtaskEnv struct {
 	run      *jobRun
+	id       int // the task's index in the run (checkpoint acknowledgements)
 	subtask  int
 	task     string // the head operator's name
 	pos      srcPos // the record being processed
@@ -100,7 +113,34 @@ type subtaskEnv struct {
 	err      error
 	backends []state.Backend
 	procNext []func() // processing-time timer pollers of keyed runners
+
+	// With checkpoints: the last barrier the task passed, and what the barrier in
+	// flight (or the end of the input) collected for the coordinator.
+	lastEpoch uint64
+	parts     taskParts
 }
+
+// ackBarrier hands what barrier e collected in the task to the coordinator.
+func (e *subtaskEnv) ackBarrier(epoch uint64) {
+	e.lastEpoch = epoch
+	if e.err == nil {
+		e.run.ckpt.ack(e.id, epoch, &e.parts)
+	}
+	e.parts = taskParts{}
+}
+
+// finishTask is the task's last acknowledgement (its input ended), for every epoch from
+// the one after its last barrier on.
+func (e *subtaskEnv) finishTask(source bool) {
+	if c := e.run.ckpt; c != nil && e.err == nil {
+		c.finish(e.id, e.lastEpoch+1, &e.parts, source)
+		e.parts = taskParts{}
+	}
+}
+
+// finalEpoch is the epoch the task's remaining output and state belong to once its
+// input ended.
+func (e *subtaskEnv) finalEpoch() uint64 { return e.lastEpoch + 1 }
 
 type flusher interface{ flush() }
 
@@ -127,6 +167,18 @@ type jobRun struct {
 	chans  map[inputKey]any // []chan *batch[T] per node input
 	nsend  map[inputKey]int // senders per node input
 	base   map[*edge]int    // first sender index of an edge's senders
+	ckpt   *coordinator     // nil without checkpoints
+	ntasks int
+	nsrc   int // source tasks
+}
+
+// parallelism maps every operator to its parallelism in this run.
+func (r *jobRun) parallelism() map[string]int {
+	m := map[string]int{}
+	for _, n := range r.j.nodes {
+		m[n.name] = n.parallelism
+	}
+	return m
 }
 
 type inputKey struct {
@@ -200,7 +252,9 @@ func (r *jobRun) operatorError(op string, subtask int, pos srcPos, err error, st
 
 // Run executes the job until its bounded sources are exhausted and every window has
 // fired, an operator fails (the error is an *OperatorError), or ctx ends (ctx.Err()).
-// User code that panics fails the job the same way; the process survives.
+// User code that panics fails the job the same way; the process survives. With
+// JobOptions.Checkpoints the job resumes from its last committed checkpoint, and a run
+// that ends normally commits a final one. With JobOptions.Restart a failed run restarts.
 func (j *Job) Run(ctx context.Context) error {
 	if j.ran {
 		return errors.New("stream: a job runs once")
@@ -212,17 +266,84 @@ func (j *Job) Run(ctx context.Context) error {
 	if len(j.nodes) == 0 {
 		return errors.New("stream: the job is empty")
 	}
+	rs := j.opts.Restart
+	for attempt := 0; ; {
+		progress, err := j.runOnce(ctx)
+		if err == nil || ctx.Err() != nil || !restartable(err) {
+			return err
+		}
+		if progress {
+			attempt = 0
+		}
+		attempt++
+		if attempt > rs.MaxAttempts {
+			if rs.MaxAttempts > 0 {
+				j.opts.Logger.Error("job failed; no restart attempts left", "job", j.name, "attempts", rs.MaxAttempts, "err", err)
+			}
+			return err
+		}
+		j.opts.Logger.Warn("job failed; restarting from the last checkpoint", "job", j.name,
+			"attempt", attempt, "max_attempts", rs.MaxAttempts, "delay", rs.Delay, "err", err)
+		select {
+		case <-j.opts.Clock.After(rs.Delay):
+		case <-ctx.Done():
+			return err
+		}
+	}
+}
+
+// restartable reports whether a failed run may be restarted: not when it was fenced by
+// a newer run of the job (that run owns the job now).
+func restartable(err error) bool {
+	var fe *rlog.FencedError
+	return !errors.As(err, &fe)
+}
+
+// runOnce is one run of the job; progress reports whether it committed a checkpoint.
+func (j *Job) runOnce(ctx context.Context) (progress bool, err error) {
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	r := &jobRun{j: j, ctx: rctx, cancel: cancel, done: make(chan struct{}),
 		chans: map[inputKey]any{}, nsend: map[inputKey]int{}, base: map[*edge]int{}}
+	var journal *checkpoint.Journal
+	if ck := j.opts.Checkpoints; ck != nil {
+		if ck.Log == nil || ck.StateDir == "" {
+			return false, errors.New("stream: Checkpointing needs a Log and a StateDir")
+		}
+		so := ck.Store
+		if so.MaxParallelism != 0 && so.MaxParallelism != j.opts.MaxParallelism {
+			return false, fmt.Errorf("stream: Checkpointing.Store.MaxParallelism %d differs from the job's MaxParallelism %d", so.MaxParallelism, j.opts.MaxParallelism)
+		}
+		so.MaxParallelism = j.opts.MaxParallelism
+		if so.Logger == nil {
+			so.Logger = j.opts.Logger
+		}
+		journal, _, err = checkpoint.Open(ctx, checkpoint.Config{Log: ck.Log, Job: j.name, StateDir: ck.StateDir, Store: so, Logger: j.opts.Logger})
+		if err != nil {
+			return false, err
+		}
+		defer journal.Close()
+		r.ckpt = newCoordinator(r, journal, ck)
+		if err := r.ckpt.checkRestored(); err != nil {
+			return false, err
+		}
+		if err := r.ckpt.recoverSinks(ctx); err != nil {
+			return false, err
+		}
+	}
 	tasks, err := r.plan()
 	if err != nil {
-		return err
+		return false, err
 	}
 	// The caller's cancellation stops every task like a failure does.
 	stopOnCancel := context.AfterFunc(ctx, func() { r.stop(ctx.Err()) })
 	defer stopOnCancel()
+	var coordDone, coordQuit chan struct{}
+	if c := r.ckpt; c != nil {
+		c.mu.ntasks, c.mu.sources = r.ntasks, r.nsrc
+		coordDone, coordQuit = make(chan struct{}), make(chan struct{})
+		go func() { defer close(coordDone); c.loop(ctx, coordQuit) }()
+	}
 	var wg sync.WaitGroup
 	for _, t := range tasks {
 		wg.Add(1)
@@ -234,14 +355,28 @@ func (j *Job) Run(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	if c := r.ckpt; c != nil {
+		close(coordQuit)
+		<-coordDone
+		if r.err == nil {
+			// Every task finished: commit the epochs they finished in.
+			if err := c.commitComplete(ctx, true); err != nil {
+				r.stop(err)
+			}
+		}
+		if r.err != nil {
+			journal.Abort(context.Background())
+		}
+		progress = c.commits.Load() > 0
+	}
 	r.once.Do(func() { close(r.done) })
 	if r.err != nil {
 		if ctx.Err() != nil && errors.Is(r.err, ctx.Err()) {
-			return ctx.Err()
+			return progress, ctx.Err()
 		}
-		return r.err
+		return progress, r.err
 	}
-	return ctx.Err()
+	return progress, ctx.Err()
 }
 
 // plan fixes parallelism and partitioning, decides chaining, makes channels, and returns
@@ -284,7 +419,14 @@ func (r *jobRun) plan() ([]func() error, error) {
 			continue
 		}
 		for i := 0; i < n.parallelism; i++ {
-			env := &subtaskEnv{run: r, subtask: i, task: n.name, pos: timerPos}
+			env := &subtaskEnv{run: r, id: r.ntasks, subtask: i, task: n.name, pos: timerPos}
+			if r.ckpt != nil {
+				env.lastEpoch = r.ckpt.first - 1
+			}
+			r.ntasks++
+			if n.kind == sourceNode {
+				r.nsrc++
+			}
 			t, err := r.buildTask(n, env)
 			if err != nil {
 				return nil, err
@@ -500,6 +642,13 @@ func (w *netWriter[T]) watermark(wm int64) {
 	}
 }
 
+func (w *netWriter[T]) barrier(e uint64) {
+	w.flush()
+	for i := range w.chans {
+		w.put(i, &batch[T]{from: w.from, kind: barrierBatch, e: e})
+	}
+}
+
 func (w *netWriter[T]) end() {
 	w.flush()
 	for i := range w.chans {
@@ -576,6 +725,43 @@ func (c *runnerCore) sidesEnd() {
 	}
 }
 
+func (c *runnerCore) sidesBarrier(e uint64) {
+	for _, s := range c.sides {
+		s.barrier(e)
+	}
+}
+
+// barrierHook is an operator with its own part in checkpoints (the sink operator).
+type barrierHook interface {
+	onBarrier(env *subtaskEnv, name string, e uint64) error
+}
+
+// preCommit runs op's checkpoint hook for epoch e, if it has one.
+func (c *runnerCore) preCommit(op any, e uint64) {
+	if h, ok := op.(barrierHook); ok && c.env.err == nil {
+		c.env.current = c.name
+		if err := h.onBarrier(c.env, c.name, e); err != nil {
+			c.env.fail(c.name, fmt.Errorf("checkpoint %d: %w", e, err))
+		}
+	}
+}
+
+// freeze takes the keyed state's changes of epoch e into the task's parts.
+func (c *runnerCore) freeze(e uint64) {
+	sb, ok := c.backend.(*state.StoreBackend)
+	if !ok || c.env.err != nil {
+		return
+	}
+	batch, err := sb.Freeze(e)
+	if err != nil {
+		c.env.fail(c.name, err)
+		return
+	}
+	if batch != nil {
+		c.env.parts.changes = append(c.env.parts.changes, checkpoint.Change{Operator: c.name, Batch: batch})
+	}
+}
+
 // setOneInput makes n run newOp, not keyed.
 func setOneInput[IN, OUT any](n *node, newOp func() Operator[IN, OUT]) {
 	n.newFanout = func() fanoutBuilder { return &fanout[OUT]{} }
@@ -624,10 +810,20 @@ func (c *runnerCore) open(n *node, openOp func(Context) error, onTimer func(stat
 	c.ctx = &opContext{name: n.name, subtask: c.env.subtask, par: n.parallelism, maxPar: j.opts.MaxParallelism,
 		clock: j.opts.Clock, sides: sides,
 		logger: j.opts.Logger.With("job", j.name, "operator", n.name, "subtask", c.env.subtask)}
+	if r.ckpt != nil {
+		c.ctx.txns = r.ckpt
+	}
 	if n.keyed {
 		kgs := state.RangeForSubtask(j.opts.MaxParallelism, n.parallelism, c.env.subtask)
-		b, err := j.opts.NewStateBackend(n.name, c.env.subtask, kgs)
-		if err != nil {
+		var b state.Backend
+		if r.ckpt != nil {
+			sb, err := r.ckpt.journal.Store().Backend(n.name, kgs, j.opts.Clock)
+			if err != nil {
+				return fmt.Errorf("stream: state of %s: %w", n.name, err)
+			}
+			r.ckpt.addBackend(sb)
+			b = sb
+		} else if b, err = j.opts.NewStateBackend(n.name, c.env.subtask, kgs); err != nil {
 			return fmt.Errorf("stream: state backend of %s: %w", n.name, err)
 		}
 		c.backend = b
@@ -706,15 +902,32 @@ func (r *oneInputRunner[IN, OUT, K]) watermark(wm int64) {
 	r.sidesWatermark(wm)
 }
 
+func (r *oneInputRunner[IN, OUT, K]) barrier(e uint64) {
+	if r.env.err != nil {
+		return
+	}
+	r.preCommit(r.op, e)
+	r.freeze(e)
+	r.out.barrier(e)
+	r.sidesBarrier(e)
+}
+
 func (r *oneInputRunner[IN, OUT, K]) end() {
 	if r.closed {
 		return
 	}
 	r.closed = true
 	r.watermark(MaxWatermark)
+	ck := r.env.run.ckpt != nil
+	if ck {
+		r.preCommit(r.op, r.env.finalEpoch())
+	}
 	r.env.current = r.name
 	if err := r.op.Close(); err != nil {
 		r.env.fail(r.name, fmt.Errorf("close: %w", err))
+	}
+	if ck {
+		r.freeze(r.env.finalEpoch())
 	}
 	r.out.end()
 	r.sidesEnd()
@@ -732,26 +945,38 @@ func (r *oneInputRunner[IN, OUT, K]) loop(env *subtaskEnv) error {
 func inputLoop[T any](env *subtaskEnv, ch chan *batch[T], g *gate, in input[T], head control) error {
 	procTick, stopTick := processingTicker(env)
 	defer stopTick()
+	al := newAligner(len(g.wms))
+	var deliver func(b *batch[T])
+	deliver = func(b *batch[T]) {
+		if al.holds(b.from) {
+			al.hold(func() { deliver(b) })
+			return
+		}
+		switch b.kind {
+		case dataBatch:
+			for i := range b.recs {
+				env.pos = b.pos[i]
+				in.record(b.recs[i])
+			}
+			clear(b.recs)
+			b.pool.Put(b)
+		case wmBatch:
+			if wm, up := g.advance(b.from, b.wm); up {
+				head.watermark(wm)
+			}
+		case endBatch:
+			if wm, up := g.finish(b.from); up && g.live > 0 {
+				head.watermark(wm)
+			}
+		case barrierBatch:
+			al.arrive(b.from, b.e)
+		}
+		al.complete(env, g.live, head)
+	}
 	for g.live > 0 {
 		select {
 		case b := <-ch:
-			switch b.kind {
-			case dataBatch:
-				for i := range b.recs {
-					env.pos = b.pos[i]
-					in.record(b.recs[i])
-				}
-				clear(b.recs)
-				b.pool.Put(b)
-			case wmBatch:
-				if wm, up := g.advance(b.from, b.wm); up {
-					head.watermark(wm)
-				}
-			case endBatch:
-				if wm, up := g.finish(b.from); up && g.live > 0 {
-					head.watermark(wm)
-				}
-			}
+			deliver(b)
 			if env.err != nil {
 				return env.err
 			}
@@ -772,7 +997,50 @@ func inputLoop[T any](env *subtaskEnv, ch chan *batch[T], g *gate, in input[T], 
 	for _, w := range env.writers {
 		w.flush()
 	}
+	env.finishTask(false)
 	return env.err
+}
+
+// aligner aligns checkpoint barriers: once a sender delivered barrier e, its later
+// batches wait until every live sender delivered e; then the task passes the barrier
+// and takes the held batches in their order.
+type aligner struct {
+	epoch   uint64 // the barrier being aligned; 0: none
+	blocked []bool // per sender
+	n       int    // blocked senders
+	held    []func()
+}
+
+func newAligner(senders int) *aligner { return &aligner{blocked: make([]bool, senders)} }
+
+func (a *aligner) holds(from int) bool { return a.n > 0 && a.blocked[from] }
+
+func (a *aligner) hold(f func()) { a.held = append(a.held, f) }
+
+func (a *aligner) arrive(from int, e uint64) {
+	if a.n > 0 && e != a.epoch {
+		panic(fmt.Sprintf("stream: barrier %d arrived while aligning barrier %d", e, a.epoch))
+	}
+	a.epoch = e
+	a.blocked[from] = true
+	a.n++
+}
+
+// complete passes the barrier once every live sender delivered it.
+func (a *aligner) complete(env *subtaskEnv, live int, head control) {
+	if a.n == 0 || a.n < live {
+		return
+	}
+	e := a.epoch
+	head.barrier(e)
+	env.ackBarrier(e)
+	clear(a.blocked)
+	a.n, a.epoch = 0, 0
+	held := a.held
+	a.held = nil
+	for _, f := range held {
+		f()
+	}
 }
 
 // processingTicker polls processing-time timers of keyed runners every 10 ms of the
@@ -830,14 +1098,32 @@ func (r *twoInputRunner[A, B, OUT, K]) watermark(wm int64) {
 	r.sidesWatermark(wm)
 }
 
+func (r *twoInputRunner[A, B, OUT, K]) barrier(e uint64) {
+	if r.env.err != nil {
+		return
+	}
+	r.preCommit(r.op, e)
+	r.freeze(e)
+	r.out.barrier(e)
+	r.sidesBarrier(e)
+}
+
 func (r *twoInputRunner[A, B, OUT, K]) end() {
 	if r.closed {
 		return
 	}
 	r.closed = true
 	r.watermark(MaxWatermark)
+	ck := r.env.run.ckpt != nil
+	if ck {
+		r.preCommit(r.op, r.env.finalEpoch())
+	}
+	r.env.current = r.name
 	if err := r.op.Close(); err != nil {
 		r.env.fail(r.name, fmt.Errorf("close: %w", err))
+	}
+	if ck {
+		r.freeze(r.env.finalEpoch())
 	}
 	r.out.end()
 	r.sidesEnd()
@@ -879,14 +1165,33 @@ func (r *twoInputRunner[A, B, OUT, K]) loop(env *subtaskEnv) error {
 	gA, gB := newGate(run.nsend[inputKey{r.n, 0}]), newGate(run.nsend[inputKey{r.n, 1}])
 	procTick, stopTick := processingTicker(env)
 	defer stopTick()
-	min := func() int64 { return minInt64(gA.wm, gB.wm) }
-	recordA, recordB := r.recordA, r.recordB
+	nA := len(gA.wms)
+	al := newAligner(nA + len(gB.wms))
+	onWM := func() { r.watermark(minInt64(gA.wm, gB.wm)) }
+	var deliverA func(b *batch[A])
+	var deliverB func(b *batch[B])
+	deliverA = func(b *batch[A]) {
+		if al.holds(b.from) {
+			al.hold(func() { deliverA(b) })
+			return
+		}
+		handle(env, b, gA, r.recordA, onWM, al, 0)
+		al.complete(env, gA.live+gB.live, r)
+	}
+	deliverB = func(b *batch[B]) {
+		if al.holds(nA + b.from) {
+			al.hold(func() { deliverB(b) })
+			return
+		}
+		handle(env, b, gB, r.recordB, onWM, al, nA)
+		al.complete(env, gA.live+gB.live, r)
+	}
 	for gA.live+gB.live > 0 {
 		select {
 		case b := <-chA:
-			handle(env, b, gA, recordA, func() { r.watermark(min()) })
+			deliverA(b)
 		case b := <-chB:
-			handle(env, b, gB, recordB, func() { r.watermark(min()) })
+			deliverB(b)
 		case <-procTick:
 			for _, f := range env.procNext {
 				f()
@@ -907,10 +1212,13 @@ func (r *twoInputRunner[A, B, OUT, K]) loop(env *subtaskEnv) error {
 	for _, w := range env.writers {
 		w.flush()
 	}
+	env.finishTask(false)
 	return env.err
 }
 
-func handle[T any](env *subtaskEnv, b *batch[T], g *gate, record func(Record[T]), onWM func()) {
+// handle takes one batch of one input of a two-input task; base is the input's first
+// sender slot in the aligner.
+func handle[T any](env *subtaskEnv, b *batch[T], g *gate, record func(Record[T]), onWM func(), al *aligner, base int) {
 	switch b.kind {
 	case dataBatch:
 		for i := range b.recs {
@@ -927,6 +1235,8 @@ func handle[T any](env *subtaskEnv, b *batch[T], g *gate, record func(Record[T])
 		if _, up := g.finish(b.from); up {
 			onWM()
 		}
+	case barrierBatch:
+		al.arrive(base+b.from, b.e)
 	}
 }
 
@@ -950,6 +1260,7 @@ type sourceLoop[T any] struct {
 	ws      WatermarkStrategy[T]
 	out     *fanout[T]
 	readers []SplitReader[T]
+	names   []string
 	ids     []int32 // split indexes in the job's split table
 	wms     []splitWatermarks
 	wm      int64
@@ -980,12 +1291,27 @@ func (s *sourceLoop[T]) run() error {
 		s.ids = append(s.ids, int32(len(r.splits)))
 		r.splits = append(r.splits, splitName{source: s.n.name, split: splits[i]})
 		r.mu.Unlock()
+		w := splitWatermarks{maxTs: MinWatermark, bound: bound, lastData: r.j.opts.Clock.Now()}
+		if r.ckpt != nil {
+			if err := s.restore(rd, splits[i], &w); err != nil {
+				return r.operatorError(s.n.name, env.subtask, timerPos, err, "")
+			}
+		}
 		s.readers = append(s.readers, rd)
-		s.wms = append(s.wms, splitWatermarks{maxTs: MinWatermark, bound: bound, lastData: r.j.opts.Clock.Now()})
+		s.names = append(s.names, splits[i])
+		s.wms = append(s.wms, w)
 	}
 	live := len(s.readers)
 	clk := r.j.opts.Clock
+	if r.ckpt != nil {
+		s.advanceWatermark() // from the restored positions
+	}
 	for live > 0 {
+		if r.ckpt != nil {
+			for t := r.ckpt.triggered.Load(); env.lastEpoch < t && env.err == nil; {
+				s.inject(env.lastEpoch + 1)
+			}
+		}
 		progressed := false
 		for i, rd := range s.readers {
 			w := &s.wms[i]
@@ -1028,7 +1354,49 @@ func (s *sourceLoop[T]) run() error {
 	for _, w := range env.writers {
 		w.flush()
 	}
+	if r.ckpt != nil {
+		s.positions()
+		env.finishTask(true)
+	}
 	return env.err
+}
+
+// restore seeks a split's reader to its position in the last checkpoint and restores the
+// split's watermark base.
+func (s *sourceLoop[T]) restore(rd SplitReader[T], split string, w *splitWatermarks) error {
+	pos, ok := s.env.run.ckpt.restoredPosition(s.n.name, split)
+	if !ok {
+		return nil
+	}
+	sk, ok := rd.(Seeker)
+	if !ok {
+		return fmt.Errorf("split %q cannot resume at offset %d of the last checkpoint: its reader (%T) does not implement stream.Seeker", split, pos.Offset, rd)
+	}
+	if err := sk.SeekTo(pos.Offset); err != nil {
+		return fmt.Errorf("resume split %q at offset %d: %w", split, pos.Offset, err)
+	}
+	w.maxTs = pos.MaxTs
+	return nil
+}
+
+// positions records every split's position in the task's parts.
+func (s *sourceLoop[T]) positions() {
+	for i, rd := range s.readers {
+		var ref *rlog.QueueRef
+		if ls, ok := rd.(LogSplit); ok {
+			q := ls.LogQueue()
+			ref = &q
+		}
+		s.env.parts.position(s.n.name+"/"+s.names[i], checkpoint.SplitState{Offset: rd.Offset(), MaxTs: s.wms[i].maxTs}, ref)
+	}
+}
+
+// inject records the splits' positions and sends barrier e through the task.
+func (s *sourceLoop[T]) inject(e uint64) {
+	s.positions()
+	s.env.current = s.n.name
+	s.out.barrier(e)
+	s.env.ackBarrier(e)
 }
 
 // emit pushes the n records just read from split i (the first at offset off).
@@ -1086,6 +1454,17 @@ func (s *sourceLoop[T]) wait(ctx context.Context) error {
 		wctx, cancel = clockTimeout(ctx, s.env.run.j.opts.Clock, s.ws.Idleness)
 		defer cancel()
 	}
+	if c := s.env.run.ckpt; c != nil {
+		// A checkpoint trigger ends the wait: the barrier must not wait for data.
+		tctx := c.triggerContext()
+		if c.triggered.Load() > s.env.lastEpoch {
+			return nil
+		}
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithCancel(wctx)
+		defer cancel()
+		defer context.AfterFunc(tctx, cancel)()
+	}
 	for i, rd := range s.readers {
 		if !s.wms[i].done {
 			err := rd.Wait(wctx)
@@ -1116,6 +1495,7 @@ type opContext struct {
 	backend state.Backend
 	timers  TimerService
 	sides   map[string]any
+	txns    *coordinator // nil without checkpoints
 }
 
 func (c *opContext) OperatorName() string { return c.name }

@@ -144,7 +144,7 @@ func Discard[T any]() Sink[T] { return SinkFunc[T](func(Record[T]) error { retur
 
 // To writes s to sink, through a sink operator named name.
 func (s Stream[T]) To(name string, sink Sink[T]) {
-	n := s.j.addNode(&node{name: s.j.uniqueName(name), kind: sinkNode})
+	n := s.j.addNode(&node{name: s.j.uniqueName(name), kind: sinkNode, sink: sink})
 	connect(s, n, 0, forward, nil)
 	setOneInput(n, func() Operator[T, struct{}] { return &sinkOp[T]{sink: sink} })
 }
@@ -164,6 +164,25 @@ func (o *sinkOp[T]) Open(ctx Context, _ Output[struct{}]) error {
 	return nil
 }
 func (o *sinkOp[T]) ProcessElement(r Record[T]) error { return o.w.Write(r) }
+
+// onBarrier pre-commits a PreCommitter writer's epoch e.
+func (o *sinkOp[T]) onBarrier(env *subtaskEnv, name string, e uint64) error {
+	pc, ok := o.w.(PreCommitter)
+	if !ok {
+		return nil
+	}
+	h, err := pc.PreCommit(e)
+	if err != nil {
+		return err
+	}
+	if _, ok := o.sink.(TwoPhaseCommitSink); ok {
+		if env.parts.sinks == nil {
+			env.parts.sinks = map[string][]byte{}
+		}
+		env.parts.sinks[name] = h
+	}
+	return nil
+}
 func (o *sinkOp[T]) Close() error {
 	if o.w == nil {
 		return nil

@@ -176,3 +176,21 @@ func (r *reader[T]) Close() error { return nil }
 
 // Body decodes a message as its body (a string).
 func Body(m *rlog.Message) (string, error) { return string(m.Body), nil }
+
+// SeekTo implements stream.Seeker: a checkpointed job resumes the queue at offset.
+func (r *reader[T]) SeekTo(offset int64) error {
+	lo, hi, err := r.src.Log.QueueBounds(r.src.Topic, r.queue)
+	if err != nil {
+		return err
+	}
+	if offset < lo || offset > hi {
+		return fmt.Errorf("logconn: %s/%d: offset %d of the checkpoint is outside the queue's offsets [%d, %d]", r.src.Topic, r.queue, offset, lo, hi)
+	}
+	r.next = offset
+	return nil
+}
+
+// LogQueue implements stream.LogSplit.
+func (r *reader[T]) LogQueue() rlog.QueueRef {
+	return rlog.QueueRef{Topic: r.src.Topic, Queue: r.queue}
+}

@@ -48,6 +48,7 @@ func root() *command {
 		summary: "stream processing on an embedded log",
 		subs: []*command{
 			demoCommand(),
+			runCommand(),
 			logCommand(),
 			nexmarkCommand(),
 			avroCommand(),
