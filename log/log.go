@@ -43,6 +43,8 @@ type Log struct {
 	doneOrder   []TxnID
 	lateCommits map[int64]int64 // segment base -> latest commit position of its halves
 
+	holds holds // retention holds (hold.go)
+
 	checkersMu sync.Mutex
 	checkers   map[string]TxnChecker // producers in local-transaction mode
 	live       map[string]uint32     // producers initialised by this process: id -> epoch

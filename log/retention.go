@@ -36,6 +36,9 @@ func (l *Log) retain() (int, error) {
 	if tp := l.minPendingTimerSegment(); tp >= 0 && (openPos < 0 || tp < openPos) {
 		openPos = tp // a pending delayed message keeps its segment
 	}
+	if hp := l.minHold(); hp >= 0 && (openPos < 0 || hp < openPos) {
+		openPos = hp // a retention hold keeps its segment
+	}
 	l.mu.RLock()
 	late := make(map[int64]int64, len(l.lateCommits))
 	for k, v := range l.lateCommits {

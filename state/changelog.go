@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 
 	badger "github.com/dgraph-io/badger/v4"
 )
@@ -236,4 +237,25 @@ func (s *Store) Sync() error {
 		return ErrStoreClosed
 	}
 	return s.db.Sync()
+}
+
+// Backup writes a consistent copy of the whole store (Badger's backup format) to w.
+func (s *Store) Backup(w io.Writer) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.mu.closed {
+		return ErrStoreClosed
+	}
+	_, err := s.db.Backup(w, 0)
+	return err
+}
+
+// Load reads a Backup into the store, which should be empty.
+func (s *Store) Load(r io.Reader) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.mu.closed {
+		return ErrStoreClosed
+	}
+	return s.db.Load(r, 256)
 }

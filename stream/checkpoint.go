@@ -35,6 +35,12 @@ type Checkpointing struct {
 	Interval time.Duration
 	// Store configures the Badger store (memory budget).
 	Store state.StoreOptions
+	// SnapshotBytes is how much changelog the job writes between two snapshots of its
+	// state (in StateDir + ".snapshots"). The log's retention keeps the changelog from
+	// the oldest kept snapshot on and may delete what is before it; a lost StateDir is
+	// rebuilt from the newest snapshot plus the changelog after it. Default 64 MiB;
+	// negative: no snapshots (retention then keeps the whole changelog).
+	SnapshotBytes int64
 }
 
 // RestartStrategy restarts a job that fails while running: after Delay, up to

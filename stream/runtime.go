@@ -318,7 +318,8 @@ func (j *Job) runOnce(ctx context.Context) (progress bool, err error) {
 		if so.Logger == nil {
 			so.Logger = j.opts.Logger
 		}
-		journal, _, err = checkpoint.Open(ctx, checkpoint.Config{Log: ck.Log, Job: j.name, StateDir: ck.StateDir, Store: so, Logger: j.opts.Logger})
+		journal, _, err = checkpoint.Open(ctx, checkpoint.Config{Log: ck.Log, Job: j.name, StateDir: ck.StateDir, Store: so,
+			Logger: j.opts.Logger, SnapshotBytes: ck.SnapshotBytes})
 		if err != nil {
 			return false, err
 		}

@@ -83,6 +83,11 @@ type Config struct {
 	StateDir string
 	Store    state.StoreOptions
 	Logger   *slog.Logger
+	// SnapshotDir holds the state snapshots. Default StateDir + ".snapshots".
+	SnapshotDir string
+	// SnapshotBytes is how much changelog is written between two snapshots. Default
+	// 64 MiB; negative: no snapshots (the changelog is then kept from its start).
+	SnapshotBytes int64
 }
 
 // Journal is one run's side of a job's checkpoints. Send is safe for concurrent use;
@@ -94,6 +99,10 @@ type Journal struct {
 	names  Names
 	logger *slog.Logger
 	last   *Meta // the last committed epoch (nil: none yet)
+
+	snapDir   string
+	snapBytes int64
+	sinceSnap int64 // changelog bytes since the last snapshot
 
 	mu   sync.Mutex
 	txns map[uint64]*epochTxn
@@ -126,7 +135,14 @@ func Open(ctx context.Context, cfg Config) (*Journal, *Meta, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	j := &Journal{log: cfg.Log, names: names, logger: cfg.Logger, txns: map[uint64]*epochTxn{}}
+	if cfg.SnapshotDir == "" {
+		cfg.SnapshotDir = filepath.Clean(cfg.StateDir) + ".snapshots"
+	}
+	if cfg.SnapshotBytes == 0 {
+		cfg.SnapshotBytes = 64 << 20
+	}
+	j := &Journal{log: cfg.Log, names: names, logger: cfg.Logger, txns: map[uint64]*epochTxn{},
+		snapDir: cfg.SnapshotDir, snapBytes: cfg.SnapshotBytes}
 	for _, t := range []string{names.Changelog, names.Checkpoint} {
 		if err := cfg.Log.CreateTopic(ctx, t, 1); err != nil && !errors.Is(err, rlog.ErrTopicExists) {
 			return nil, nil, fmt.Errorf("checkpoint: create topic %s: %w", t, err)
@@ -141,6 +157,10 @@ func Open(ctx context.Context, cfg Config) (*Journal, *Meta, error) {
 		return nil, nil, err
 	}
 	if err := j.openStore(ctx, cfg); err != nil {
+		return nil, nil, err
+	}
+	if err := j.holdChangelog(); err != nil {
+		j.store.Close()
 		return nil, nil, err
 	}
 	return j, j.last, nil
@@ -185,11 +205,15 @@ func (j *Journal) openStore(ctx context.Context, cfg Config) error {
 	if j.last != nil {
 		committed = j.last.Epoch
 	}
+	_, statErr := os.Stat(cfg.StateDir)
 	store, err := state.OpenStore(cfg.StateDir, cfg.Store)
 	var applied state.Applied
 	if err == nil {
 		if applied, err = store.Applied(); err == nil && applied.Epoch > committed {
 			err = fmt.Errorf("it has applied epoch %d but the log's last committed epoch is %d", applied.Epoch, committed)
+		}
+		if err == nil && os.IsNotExist(statErr) && committed > 0 {
+			err = fmt.Errorf("the directory is missing (the job has committed %d epochs)", committed)
 		}
 		if err != nil {
 			store.Close()
@@ -202,10 +226,9 @@ func (j *Journal) openStore(ctx context.Context, cfg Config) error {
 		if rerr := os.Rename(cfg.StateDir, aside); rerr != nil && !os.IsNotExist(rerr) {
 			return fmt.Errorf("checkpoint: state store %s is unusable (%v) and cannot be moved aside: %w", cfg.StateDir, err, rerr)
 		}
-		if store, err = state.OpenStore(cfg.StateDir, cfg.Store); err != nil {
+		if store, applied, err = j.restoreSnapshot(cfg); err != nil {
 			return fmt.Errorf("checkpoint: create state store %s: %w", cfg.StateDir, err)
 		}
-		applied = state.Applied{}
 	}
 	j.store = store
 	if err := j.replay(ctx, applied, committed); err != nil {
@@ -226,7 +249,7 @@ func (j *Journal) replay(ctx context.Context, applied state.Applied, committed u
 	}
 	from := applied.Changelog
 	if from < lo {
-		return fmt.Errorf("checkpoint: the state store needs changelog %s from offset %d, but retention deleted it up to offset %d: the state cannot be rebuilt", topic, from, lo)
+		return fmt.Errorf("checkpoint: the state store needs changelog %s from offset %d, but retention deleted it up to offset %d and no snapshot in %s covers it: the state cannot be rebuilt", topic, from, lo, j.snapDir)
 	}
 	if from >= hi {
 		return nil
@@ -311,7 +334,8 @@ func (j *Journal) Commit(ctx context.Context, meta *Meta, changes []Change, offs
 			continue
 		}
 		batches = append(batches, c.Batch)
-		for _, chunk := range chunks(c.Batch, changeChunk) {
+		j.sinceSnap += int64(len(c.Batch))
+		for _, chunk := range chunks(c.Batch, min(changeChunk, j.log.Options().MaxMessageSize/2)) {
 			msgs = append(msgs, &rlog.Message{Topic: j.names.Changelog, Queue: 0, Body: chunk,
 				Properties: map[string]string{propEpoch: es, propOperator: c.Operator}})
 		}
@@ -338,9 +362,11 @@ func (j *Journal) Commit(ctx context.Context, meta *Meta, changes []Change, offs
 	if err != nil {
 		return err
 	}
-	if err := j.store.Apply(state.Applied{Epoch: epoch, Changelog: end}, batches...); err != nil {
+	a := state.Applied{Epoch: epoch, Changelog: end}
+	if err := j.store.Apply(a, batches...); err != nil {
 		return fmt.Errorf("checkpoint: epoch %d committed, but applying it to the state store failed (the next run replays it): %w", epoch, err)
 	}
+	j.maybeSnapshot(a)
 	return nil
 }
 
