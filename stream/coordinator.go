@@ -223,7 +223,7 @@ func (c *coordinator) completeLocked(e uint64) bool {
 }
 
 // loop triggers epochs every interval and commits the complete ones, until quit is
-// closed (a commit in progress completes) or ctx ends.
+// closed (a commit in progress completes).
 func (c *coordinator) loop(ctx context.Context, quit <-chan struct{}) {
 	t := c.clock.Ticker(c.interval)
 	defer t.Stop()
@@ -238,8 +238,6 @@ func (c *coordinator) loop(ctx context.Context, quit <-chan struct{}) {
 				c.run.stop(err)
 				return
 			}
-		case <-ctx.Done():
-			return
 		}
 	}
 }
@@ -256,6 +254,38 @@ func (c *coordinator) trigger() {
 	c.triggered.Store(last + 1)
 	c.mu.trigStop()
 	c.mu.trigCtx, c.mu.trigStop = context.WithCancel(context.Background())
+}
+
+// finalCheckpoint triggers one more epoch now and waits until it committed (or the run
+// ended, or timeout passed): a cancelled run stops on a checkpoint of everything it
+// processed before the cancellation, instead of replaying it next time.
+func (c *coordinator) finalCheckpoint(timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	start := c.triggered.Load()
+	target := uint64(0)
+	for time.Now().Before(deadline) && !c.run.isDone() {
+		if target == 0 {
+			c.trigger()
+			if t := c.triggered.Load(); t > start {
+				target = t
+			} else if c.sourcesDone() {
+				return
+			}
+		} else if c.committed() >= target {
+			c.logger.Info("stopped on a final checkpoint", "epoch", target)
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if target != 0 {
+		c.logger.Warn("stopping without a final checkpoint", "epoch", target, "timeout", timeout)
+	}
+}
+
+func (c *coordinator) sourcesDone() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mu.sources == 0
 }
 
 // commitComplete commits, in order, every epoch after the last committed one that is
@@ -301,7 +331,7 @@ func (c *coordinator) commitComplete(ctx context.Context, final bool) error {
 		if err := c.journal.Commit(ctx, meta, p.changes, offsets); err != nil {
 			var fe *rlog.FencedError
 			if errors.As(err, &fe) {
-				return fmt.Errorf("job %q: this run was fenced by a newer run of the same job (%v): stopping without committing", c.run.j.name, fe)
+				return fmt.Errorf("job %q: this run was fenced by a newer run of the same job, and stops without committing epoch %d: %w", c.run.j.name, e, err)
 			}
 			return fmt.Errorf("job %q: %w", c.run.j.name, err)
 		}

@@ -48,6 +48,45 @@
 // minimum of its inputs'; event-time timers fire before the operator sees the watermark
 // (OnTimer, then OnWatermark), processing-time timers when the job's clock reaches them.
 //
+// # Exactly-once: checkpoints
+//
+// JobOptions.Checkpoints (a Checkpointing: the log, a state directory, an interval) makes
+// the job exactly-once, Flink's aligned checkpoints over the log's transactions:
+//
+//  1. every Interval the coordinator triggers epoch e; each source subtask, between two
+//     reads, records its splits' offsets and watermark bases and sends barrier e;
+//  2. a task passes barrier e once every input sender delivered it (a sender's batches
+//     after its barrier wait meanwhile); passing it, each keyed operator freezes the
+//     state it changed during e (state.StoreBackend.Freeze: one final value per key) and
+//     keeps processing e+1 on top of it, and each sink pre-commits e;
+//  3. when every task passed e, the coordinator commits e: the frozen changes (as
+//     changelog records) and one checkpoint record (the source positions) join e's log
+//     transaction, which log sinks have been writing e's output into all along, and one
+//     op record commits it all with the log sources' offsets in the consumer group
+//     riffle_<job>. Then Badger applies e and two-phase-commit sinks commit e.
+//
+// Run of a checkpointed job first recovers: it fences every older run of the job
+// (their open transactions abort and their later commits fail with *log.FencedError),
+// replays committed changelog Badger has not applied, and resumes each split at its
+// committed offset. A task whose input ends acknowledges every later epoch with what is
+// left, so a bounded run ends on a final checkpoint; cancelling ctx takes a final
+// checkpoint too (within 30 s) before Run returns ctx.Err().
+//
+// What a checkpointed job needs of its parts:
+//   - sources: split readers implement Seeker (resume at an offset); LogSplit readers
+//     also commit their offsets in the job's consumer group;
+//   - sinks: a log sink (package connectors/log) writes through Transactions(ctx) into
+//     the epoch's transaction; an external sink makes its writer a PreCommitter and the
+//     Sink a TwoPhaseCommitSink (pre-commit at the barrier, commit after the epoch
+//     committed, idempotently; Recover at start commits the last epoch and discards
+//     later ones: Flink's TwoPhaseCommitSinkFunction). Any other sink is at-least-once:
+//     records after the last checkpoint are written again after a crash;
+//   - operators: keyed state only (package state); fields of an operator struct are not
+//     checkpointed. Operator names name their state: keep them stable across versions.
+//
+// The parallelism may change between runs (state moves by key group); MaxParallelism
+// may not. RestartStrategy restarts a failed run from its last checkpoint.
+//
 // # Errors
 //
 // An error returned by an operator or a panic in user code stops the job: Run returns an

@@ -292,6 +292,9 @@ func (j *Job) Run(ctx context.Context) error {
 	}
 }
 
+// finalCheckpointTimeout bounds the final checkpoint of a cancelled run.
+const finalCheckpointTimeout = 30 * time.Second
+
 // restartable reports whether a failed run may be restarted: not when it was fenced by
 // a newer run of the job (that run owns the job now).
 func restartable(err error) bool {
@@ -301,7 +304,9 @@ func restartable(err error) bool {
 
 // runOnce is one run of the job; progress reports whether it committed a checkpoint.
 func (j *Job) runOnce(ctx context.Context) (progress bool, err error) {
-	rctx, cancel := context.WithCancel(ctx)
+	// The run's context is cancelled by r.stop, not directly by ctx: with checkpoints,
+	// cancelling ctx first takes a final checkpoint (below).
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	r := &jobRun{j: j, ctx: rctx, cancel: cancel, done: make(chan struct{}),
 		chans: map[inputKey]any{}, nsend: map[inputKey]int{}, base: map[*edge]int{}}
@@ -337,13 +342,18 @@ func (j *Job) runOnce(ctx context.Context) (progress bool, err error) {
 		return false, err
 	}
 	// The caller's cancellation stops every task like a failure does.
-	stopOnCancel := context.AfterFunc(ctx, func() { r.stop(ctx.Err()) })
+	stopOnCancel := context.AfterFunc(ctx, func() {
+		if r.ckpt != nil {
+			r.ckpt.finalCheckpoint(finalCheckpointTimeout)
+		}
+		r.stop(ctx.Err())
+	})
 	defer stopOnCancel()
 	var coordDone, coordQuit chan struct{}
 	if c := r.ckpt; c != nil {
 		c.mu.ntasks, c.mu.sources = r.ntasks, r.nsrc
 		coordDone, coordQuit = make(chan struct{}), make(chan struct{})
-		go func() { defer close(coordDone); c.loop(ctx, coordQuit) }()
+		go func() { defer close(coordDone); c.loop(context.WithoutCancel(ctx), coordQuit) }()
 	}
 	var wg sync.WaitGroup
 	for _, t := range tasks {
@@ -361,7 +371,7 @@ func (j *Job) runOnce(ctx context.Context) (progress bool, err error) {
 		<-coordDone
 		if r.err == nil {
 			// Every task finished: commit the epochs they finished in.
-			if err := c.commitComplete(ctx, true); err != nil {
+			if err := c.commitComplete(context.WithoutCancel(ctx), true); err != nil {
 				r.stop(err)
 			}
 		}

@@ -79,7 +79,7 @@ func runRuncount(ctx context.Context, env *Env, dir, input, output string, par i
 	start := time.Now()
 	err = job.Run(ctx)
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		fmt.Fprintf(env.Stderr, "riffle run runcount: interrupted after %s; the last committed checkpoint stays\n", time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(env.Stderr, "riffle run runcount: stopped after %s; everything up to its last checkpoint is committed, and the next run resumes there\n", time.Since(start).Round(time.Millisecond))
 		return nil
 	}
 	return err
