@@ -42,6 +42,18 @@
 //     load from Badger, writes mark entries dirty, and Flush writes each dirty key's final
 //     value in one WriteBatch.
 //
+// # Checkpoints
+//
+// In a checkpointed job (stream.Checkpointing) the Store never holds uncommitted state.
+// Within an epoch a backend's writes stay dirty in its cache; at the epoch's barrier
+// StoreBackend.Freeze turns them into one encoded change batch (each key's final value,
+// deletions, timers) that the checkpoint's log transaction carries as changelog, and
+// keeps them readable (reads: cache, frozen epochs newest first, Badger). Once the epoch
+// committed, Store.Apply writes the batches and then the applied epoch with its
+// changelog position, and Release drops the frozen copy. Recovery rolls forward only:
+// replaying committed batches after the applied position is idempotent. Store.Backup and
+// Store.Load carry the snapshots that let retention delete old changelog.
+//
 // # Timers
 //
 // Timers holds an operator subtask's timers in two domains (event time, processing
