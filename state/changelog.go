@@ -259,3 +259,14 @@ func (s *Store) Load(r io.Reader) error {
 	}
 	return s.db.Load(r, 256)
 }
+
+// Size is the store's size on disk (LSM tree and value log), as Badger last measured it.
+func (s *Store) Size() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.mu.closed {
+		return 0
+	}
+	lsm, vlog := s.db.Size()
+	return lsm + vlog
+}

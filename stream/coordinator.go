@@ -45,17 +45,20 @@ type coordinator struct {
 
 	mu struct {
 		sync.Mutex
-		ntasks    int
-		trigCtx   context.Context // cancelled by the next trigger: wakes waiting sources
-		trigStop  context.CancelFunc
-		sources   int // live source tasks
-		epochs    map[uint64]*pendingEpoch
-		finished  map[int]uint64 // task -> its final epoch
-		backends  []*state.StoreBackend
-		sinks     map[string]TwoPhaseCommitSink
-		committed uint64
-		positions map[string]checkpoint.SplitState // every split's last committed position
-		offsets   map[rlog.QueueRef]int64
+		ntasks      int
+		trigCtx     context.Context // cancelled by the next trigger: wakes waiting sources
+		trigStop    context.CancelFunc
+		sources     int // live source tasks
+		epochs      map[uint64]*pendingEpoch
+		finished    map[int]uint64 // task -> its final epoch
+		backends    []*state.StoreBackend
+		sinks       map[string]TwoPhaseCommitSink
+		committed   uint64
+		positions   map[string]checkpoint.SplitState // every split's last committed position
+		offsets     map[rlog.QueueRef]int64
+		triggeredAt map[uint64]time.Time
+		lastDur     time.Duration
+		lastAt      time.Time
 	}
 	// Commits counts the epochs this run committed.
 	commits atomic.Uint64
@@ -109,6 +112,7 @@ func newCoordinator(r *jobRun, jn *checkpoint.Journal, opts *Checkpointing) *coo
 	c.mu.sinks = map[string]TwoPhaseCommitSink{}
 	c.mu.positions = map[string]checkpoint.SplitState{}
 	c.mu.offsets = map[rlog.QueueRef]int64{}
+	c.mu.triggeredAt = map[uint64]time.Time{}
 	if c.restored != nil {
 		for k, v := range c.restored.Sources {
 			c.mu.positions[k] = v
@@ -252,6 +256,7 @@ func (c *coordinator) trigger() {
 		return
 	}
 	c.triggered.Store(last + 1)
+	c.mu.triggeredAt[last+1] = time.Now()
 	c.mu.trigStop()
 	c.mu.trigCtx, c.mu.trigStop = context.WithCancel(context.Background())
 }
@@ -347,6 +352,14 @@ func (c *coordinator) commitComplete(ctx context.Context, final bool) error {
 		}
 		c.mu.Lock()
 		c.mu.committed = e
+		now := time.Now()
+		if t, ok := c.mu.triggeredAt[e]; ok {
+			c.mu.lastDur = now.Sub(t)
+			delete(c.mu.triggeredAt, e)
+		} else {
+			c.mu.lastDur = now.Sub(start)
+		}
+		c.mu.lastAt = now
 		c.mu.Unlock()
 		c.commits.Add(1)
 		c.logger.Debug("checkpoint committed", "epoch", e, "changes", len(p.changes), "took", time.Since(start))
@@ -382,6 +395,16 @@ func (c *coordinator) recoverSinks(ctx context.Context) error {
 		c.addSink(n.name, s)
 	}
 	return nil
+}
+
+// metrics returns the checkpoint counters.
+func (c *coordinator) metrics() CheckpointMetrics {
+	c.mu.Lock()
+	m := CheckpointMetrics{Enabled: true, LastEpoch: c.mu.committed, Committed: c.commits.Load(),
+		LastDuration: c.mu.lastDur, LastCommitted: c.mu.lastAt}
+	c.mu.Unlock()
+	m.StateBytes = c.journal.Store().Size()
+	return m
 }
 
 // Committed returns the last committed epoch.

@@ -3,6 +3,7 @@ package stream
 import (
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/benbjohnson/clock"
 
@@ -71,6 +72,9 @@ type Job struct {
 	names map[string]int
 	ran   bool
 	err   error // the first construction error, reported by Run
+
+	cur      atomic.Pointer[jobRun] // the current (or last) run, for Metrics
+	restarts atomic.Int64
 }
 
 // NewJob returns an empty job.

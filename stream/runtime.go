@@ -38,6 +38,7 @@ type input[T any] interface {
 // fanoutBuilder collects a node's targets; outputSet is the built fan-out (a *fanout[T]).
 type fanoutBuilder interface {
 	add(target any)
+	setMetrics(m *subtaskMetrics)
 }
 
 type outputSet = fanoutBuilder
@@ -45,11 +46,15 @@ type outputSet = fanoutBuilder
 // fanout is a node's output: every record goes to every target.
 type fanout[T any] struct {
 	targets []input[T]
+	m       *subtaskMetrics // the node's subtask: counts what it emits
 }
 
 func (f *fanout[T]) add(t any) { f.targets = append(f.targets, t.(input[T])) }
 
+func (f *fanout[T]) setMetrics(m *subtaskMetrics) { f.m = m }
+
 func (f *fanout[T]) Emit(r Record[T]) {
+	f.m.out.Add(1)
 	for _, t := range f.targets {
 		t.record(r)
 	}
@@ -156,20 +161,21 @@ func (e *subtaskEnv) fail(op string, err error) {
 
 // jobRun is one execution of a job.
 type jobRun struct {
-	j      *Job
-	ctx    context.Context
-	cancel context.CancelFunc
-	done   chan struct{}
-	once   sync.Once
-	mu     sync.Mutex
-	err    error
-	splits []splitName
-	chans  map[inputKey]any // []chan *batch[T] per node input
-	nsend  map[inputKey]int // senders per node input
-	base   map[*edge]int    // first sender index of an edge's senders
-	ckpt   *coordinator     // nil without checkpoints
-	ntasks int
-	nsrc   int // source tasks
+	j       *Job
+	ctx     context.Context
+	cancel  context.CancelFunc
+	done    chan struct{}
+	once    sync.Once
+	mu      sync.Mutex
+	err     error
+	splits  []splitName
+	chans   map[inputKey]any // []chan *batch[T] per node input
+	nsend   map[inputKey]int // senders per node input
+	base    map[*edge]int    // first sender index of an edge's senders
+	ckpt    *coordinator     // nil without checkpoints
+	metrics *runMetrics
+	ntasks  int
+	nsrc    int // source tasks
 }
 
 // parallelism maps every operator to its parallelism in this run.
@@ -276,6 +282,7 @@ func (j *Job) Run(ctx context.Context) error {
 			attempt = 0
 		}
 		attempt++
+		j.restarts.Add(1)
 		if attempt > rs.MaxAttempts {
 			if rs.MaxAttempts > 0 {
 				j.opts.Logger.Error("job failed; no restart attempts left", "job", j.name, "attempts", rs.MaxAttempts, "err", err)
@@ -341,6 +348,7 @@ func (j *Job) runOnce(ctx context.Context) (progress bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	j.cur.Store(r)
 	// The caller's cancellation stops every task like a failure does.
 	stopOnCancel := context.AfterFunc(ctx, func() {
 		if r.ckpt != nil {
@@ -410,6 +418,7 @@ func (r *jobRun) plan() ([]func() error, error) {
 			sn.parallelism = n.parallelism
 		}
 	}
+	r.metrics = newRunMetrics(j.nodes)
 	// Channels and sender numbering of every input that is not chained.
 	for _, n := range j.nodes {
 		for _, e := range n.inputs {
@@ -473,6 +482,7 @@ func (r *jobRun) isHead(n *node) bool {
 // buildOutputs builds the fan-out of node n in the task of env.
 func (r *jobRun) buildOutputs(n *node, env *subtaskEnv) (fanoutBuilder, error) {
 	f := n.newFanout()
+	f.setMetrics(r.metrics.of(n, env.subtask))
 	for _, e := range n.outputs {
 		if r.chained(e) {
 			in, err := r.buildRunner(e.to, env)
@@ -716,6 +726,7 @@ func (g *gate) finish(from int) (int64, bool) {
 
 type runnerCore struct {
 	env     *subtaskEnv
+	m       *subtaskMetrics
 	name    string
 	wm      int64
 	backend state.Backend
@@ -811,6 +822,7 @@ func newOneInputRunner[IN, OUT any, K comparable](env *subtaskEnv, n *node, op O
 func (c *runnerCore) open(n *node, openOp func(Context) error, onTimer func(state.Domain, state.Timer) error) error {
 	r := c.env.run
 	j := r.j
+	c.m = r.metrics.of(n, c.env.subtask)
 	sides, err := r.sideOutputs(n, c.env)
 	if err != nil {
 		return err
@@ -888,6 +900,7 @@ func (r *oneInputRunner[IN, OUT, K]) record(rec Record[IN]) {
 	if r.env.err != nil {
 		return
 	}
+	r.m.in.Add(1)
 	if r.keyOf != nil {
 		r.scratch = r.codec.Append(r.scratch[:0], r.keyOf(rec.Value))
 		r.backend.SetCurrentKey(r.scratch, state.KeyGroup(r.scratch, r.ctx.maxPar))
@@ -903,6 +916,7 @@ func (r *oneInputRunner[IN, OUT, K]) watermark(wm int64) {
 		return
 	}
 	r.wm = wm
+	r.m.wm.Store(wm)
 	r.fireEvent(wm, r.op.OnTimer)
 	r.env.current = r.name
 	if err := r.op.OnWatermark(wm); err != nil {
@@ -1099,6 +1113,7 @@ func (r *twoInputRunner[A, B, OUT, K]) watermark(wm int64) {
 		return
 	}
 	r.wm = wm
+	r.m.wm.Store(wm)
 	r.fireEvent(wm, r.op.OnTimer)
 	r.env.current = r.name
 	if err := r.op.OnWatermark(wm); err != nil {
@@ -1158,6 +1173,7 @@ func (r *twoInputRunner[A, B, OUT, K]) begin(k K) bool {
 	if r.env.err != nil {
 		return false
 	}
+	r.m.in.Add(1)
 	r.setKey(k)
 	r.env.current = r.name
 	return true
@@ -1453,6 +1469,7 @@ func (s *sourceLoop[T]) advanceWatermark() {
 	}
 	if any && min > s.wm && min != MaxWatermark {
 		s.wm = min
+		s.env.run.metrics.of(s.n, s.env.subtask).wm.Store(min)
 		s.out.watermark(min)
 	}
 }

@@ -20,7 +20,9 @@ package runcount
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -31,6 +33,7 @@ import (
 	"github.com/riffle-streams/riffle/operators"
 	"github.com/riffle-streams/riffle/state"
 	"github.com/riffle-streams/riffle/stream"
+	"github.com/riffle-streams/riffle/stream/runner"
 )
 
 // Line is one input message: its key.
@@ -112,20 +115,49 @@ func Job(o Options) (*stream.Job, error) {
 	if o.Log == nil || o.Input == "" || o.Output == "" {
 		return nil, errors.New("runcount: Log, Input and Output are required")
 	}
-	in, err := o.Log.Topic(o.Input)
-	if err != nil {
-		return nil, fmt.Errorf("runcount: input: %w", err)
-	}
 	jo := stream.JobOptions{Parallelism: max(o.Parallelism, 1), Logger: o.Logger, Restart: o.Restart}
 	if o.StateDir != "" {
 		jo.Checkpoints = &stream.Checkpointing{Log: o.Log, StateDir: o.StateDir, Interval: o.CheckpointInterval}
 	}
+	return build(o.Log, o.Input, o.Output, o.Bounded, jo)
+}
+
+func build(l *rlog.Log, input, output string, bounded bool, jo stream.JobOptions) (*stream.Job, error) {
+	in, err := l.Topic(input)
+	if err != nil {
+		return nil, fmt.Errorf("runcount: input: %w", err)
+	}
 	job := stream.NewJob("runcount", jo)
 	lines := stream.FromSource(job, "input",
-		&logconn.Source[Line]{Log: o.Log, Topic: o.Input, Start: logconn.Earliest, Bounded: o.Bounded, Decode: ParseLine},
+		&logconn.Source[Line]{Log: l, Topic: input, Start: logconn.Earliest, Bounded: bounded, Decode: ParseLine},
 		stream.WatermarkStrategy[Line]{NoWatermarks: true})
 	byKey := stream.KeyBy(lines, func(l Line) string { return l.Key })
 	counts := operators.KeyedProcess(byKey, "count", func() operators.ProcessFunction[string, Line, Count] { return &counter{} })
-	counts.To("output", &logconn.Sink[Count]{Log: o.Log, Topic: o.Output, Queues: len(in.Queues), Encode: Encode})
+	counts.To("output", &logconn.Sink[Count]{Log: l, Topic: output, Queues: len(in.Queues), Encode: Encode})
 	return job, nil
+}
+
+// RunnerJob is runcount for the runner (stream/runner): `riffle run runcount`.
+func RunnerJob() runner.Job {
+	var input, output string
+	return runner.Job{
+		Name:    "runcount",
+		Summary: "count messages per key, exactly-once, from one topic into another",
+		Help: `Reads topic IN, whose messages are lines KEY or KEY<TAB>VALUE (as 'riffle log produce'
+stores them, with or without --keyed). For each message it writes to topic OUT a message
+with key KEY and body KEY<TAB>COUNT, COUNT being how many messages with that key it has
+seen, this one included. OUT is created with as many queues as IN if it does not exist.
+After any number of crashes and restarts, with any parallelism, OUT holds for every key
+exactly the bodies KEY<TAB>1 ... KEY<TAB>n in order.`,
+		Flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&input, "input", "", "input topic")
+			fs.StringVar(&output, "output", "", "output topic (created with as many queues as the input if missing)")
+		},
+		Build: func(_ context.Context, c *runner.Config) (*stream.Job, error) {
+			if input == "" || output == "" {
+				return nil, &runner.UsageError{Msg: "--input and --output are required"}
+			}
+			return build(c.Log, input, output, c.Bounded, c.Options)
+		},
+	}
 }
