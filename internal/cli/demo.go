@@ -2,13 +2,13 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -101,22 +101,42 @@ func runDemo(ctx context.Context, env *Env, dir string, dur time.Duration, rate 
 		}
 	}()
 
-	job := stream.NewJob("demo-q5", stream.JobOptions{Logger: env.Logger})
+	// Exactly-once: results reach topic hot-items only when their checkpoint commits.
+	job := stream.NewJob("demo-q5", stream.JobOptions{Logger: env.Logger, Checkpoints: &stream.Checkpointing{
+		Log: l, StateDir: filepath.Join(dir, "jobs", "demo-q5", "state"), Interval: time.Second}})
 	events := stream.FromSource(job, topic, &logconn.Source[nexmark.Event]{Log: l, Topic: topic, Start: logconn.Latest,
 		Decode: func(m *rlog.Message) (nexmark.Event, error) {
 			consumed.Add(1)
 			var ev nexmark.Event
 			return ev, avro.Unmarshal(schema, m.Body, &ev)
 		}}, nexq.Watermarks())
-	var mu sync.Mutex
-	latest := map[int64][]nexq.Q5Out{} // by window end
-	nexq.Q5(events).To("table", stream.SinkFunc[nexq.Q5Out](func(r stream.Record[nexq.Q5Out]) error {
-		mu.Lock()
-		latest[r.Value.WindowEnd] = append(latest[r.Value.WindowEnd], r.Value)
-		mu.Unlock()
-		results.Add(1)
-		return nil
-	}))
+	const resultTopic = "hot-items"
+	nexq.Q5(events).To(resultTopic, &logconn.Sink[nexq.Q5Out]{Log: l, Topic: resultTopic, Queues: 1,
+		Encode: func(r stream.Record[nexq.Q5Out]) (*rlog.Message, error) {
+			b, err := json.Marshal(r.Value)
+			return &rlog.Message{Queue: 0, Body: b}, err
+		}})
+	latest := map[int64][]nexq.Q5Out{} // committed results by window end
+	var next int64                     // the next committed result to read
+	if _, hi, err := l.QueueBounds(resultTopic, 0); err == nil {
+		next = hi // a rerun on the same --data shows only its own results
+	}
+	readCommitted := func() {
+		for {
+			f, err := l.Read(ctx, resultTopic, 0, next, rlog.ReadOptions{Max: 1000})
+			if err != nil || len(f.Messages) == 0 {
+				return
+			}
+			for _, m := range f.Messages {
+				var q nexq.Q5Out
+				if json.Unmarshal(m.Body, &q) == nil {
+					latest[q.WindowEnd] = append(latest[q.WindowEnd], q)
+					results.Add(1)
+				}
+			}
+			next = f.Next
+		}
+	}
 	done := make(chan error, 1)
 	go func() { done <- job.Run(ctx) }()
 
@@ -130,12 +150,15 @@ func runDemo(ctx context.Context, env *Env, dir string, dur time.Duration, rate 
 			if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 				return err
 			}
-			fmt.Fprintf(out, "\nstopped after %s: %d events produced, %d read by the job, %d results\n", time.Since(start).Round(time.Second),
-				produced.Load(), consumed.Load(), results.Load())
+			readCommitted()
+			fmt.Fprintf(out, "\nstopped after %s on checkpoint %d: %d events produced, %d read by the job, %d results committed to topic %s\n",
+				time.Since(start).Round(time.Second), job.Metrics().Checkpoints.LastEpoch, produced.Load(), consumed.Load(), results.Load(), resultTopic)
 			fmt.Fprintf(out, `
 What to try next:
   go run ./cmd/riffle log topics list --data %[1]s
   go run ./cmd/riffle log offsets --data %[1]s
+  go run ./cmd/riffle log consume --data %[1]s --topic hot-items --from-beginning
+  go run ./cmd/riffle run runcount --help
   go run ./cmd/riffle nexmark run --query q5 --events 200000
   go run ./cmd/riffle nexmark bench --all --events 5000000
   go test ./...
@@ -145,7 +168,7 @@ What to try next:
 			in := consumed.Load()
 			rateIn := float64(in-lastIn) / now.Sub(last).Seconds()
 			lastIn, last = in, now
-			mu.Lock()
+			readCommitted()
 			ends := make([]int64, 0, len(latest))
 			for e := range latest {
 				ends = append(ends, e)
@@ -163,9 +186,9 @@ What to try next:
 					delete(latest, e)
 				}
 			}
-			mu.Unlock()
-			fmt.Fprintf(out, "[%3.0fs] in %7.0f events/s  produced %8d  results %5d | hot item: %s\n",
-				now.Sub(start).Seconds(), rateIn, produced.Load(), results.Load(), line)
+			ck := job.Metrics().Checkpoints
+			fmt.Fprintf(out, "[%3.0fs] in %7.0f events/s  produced %8d  checkpoint %3d (%4dms)  results %5d | hot item: %s\n",
+				now.Sub(start).Seconds(), rateIn, produced.Load(), ck.LastEpoch, ck.LastDuration.Milliseconds(), results.Load(), line)
 		}
 	}
 }
