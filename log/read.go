@@ -119,30 +119,48 @@ func (l *Log) readQueue(q *consumeQueue, offset, max int64, opts ReadOptions, wa
 		picks = append(picks, pick{offset + int64(i), e})
 		bytes += int(e.size)
 	}
-	buf := make([]byte, bytes)
-	f.Messages = make([]Message, 0, len(picks))
-	var rec record.Record
+	// Runs: records close together in the commitlog are read with one pread, gaps
+	// included (records of other queues, usually): one syscall per record cost more than
+	// the wasted bytes, up to readGap bytes between two records.
+	type run struct {
+		i, j      int
+		pos, size int64
+	}
+	var runs []run
+	total := int64(0)
 	for i := 0; i < len(picks); {
-		j, runBytes := i+1, int(picks[i].e.size)
-		for j < len(picks) && picks[j].e.pos == picks[j-1].e.pos+int64(picks[j-1].e.size) {
-			runBytes += int(picks[j].e.size)
+		j, end := i+1, picks[i].e.pos+int64(picks[i].e.size)
+		for j < len(picks) {
+			p := picks[j].e
+			if p.pos < end || p.pos-end > readGap || p.pos+int64(p.size)-picks[i].e.pos > readSpan {
+				break
+			}
+			end = p.pos + int64(p.size)
 			j++
 		}
-		run := buf[:runBytes:runBytes]
-		buf = buf[runBytes:]
-		if err := l.cl.readAt(picks[i].e.pos, run); err != nil {
+		runs = append(runs, run{i, j, picks[i].e.pos, end - picks[i].e.pos})
+		total += end - picks[i].e.pos
+		i = j
+	}
+	buf := make([]byte, total)
+	f.Messages = make([]Message, 0, len(picks))
+	var rec record.Record
+	for _, r := range runs {
+		span := buf[:r.size:r.size]
+		buf = buf[r.size:]
+		if err := l.cl.readAt(r.pos, span); err != nil {
 			if errors.Is(err, errBelowEarliest) {
-				return Fetch{Next: offset}, &OffsetOutOfRangeError{Topic: q.topic, Queue: q.id, Offset: picks[i].off, Earliest: q.min.Load(), Latest: q.max.Load()}
+				return Fetch{Next: offset}, &OffsetOutOfRangeError{Topic: q.topic, Queue: q.id, Offset: picks[r.i].off, Earliest: q.min.Load(), Latest: q.max.Load()}
 			}
 			return Fetch{Next: offset}, err
 		}
-		for k := i; k < j; k++ {
+		for k := r.i; k < r.j; k++ {
 			p := picks[k]
-			size := int(p.e.size)
-			if err := l.checkRecord(run[:size], &rec, q, p.off, p.e.pos); err != nil {
+			at := p.e.pos - r.pos
+			b := span[at : at+int64(p.e.size) : at+int64(p.e.size)]
+			if err := l.checkRecord(b, &rec, q, p.off, p.e.pos); err != nil {
 				return Fetch{Next: offset}, err
 			}
-			run = run[size:]
 			if want != nil && !want[tagHash(rec.Tags)] {
 				continue // hash collision
 			}
@@ -156,10 +174,16 @@ func (l *Log) readQueue(q *consumeQueue, offset, max int64, opts ReadOptions, wa
 			m.Queue, m.Offset = q.id, p.off
 			f.Messages = append(f.Messages, m)
 		}
-		i = j
 	}
 	return f, nil
 }
+
+// readGap is the largest gap between two records a read takes in to save a pread;
+// readSpan bounds the bytes of one pread.
+const (
+	readGap  = 16 << 10
+	readSpan = 4 << 20
+)
 
 func tagWanted(tags string, want []string) bool {
 	for _, w := range want {

@@ -7,7 +7,9 @@ import (
 	"sort"
 	"sync"
 
+	logconn "github.com/riffle-streams/riffle/connectors/log"
 	"github.com/riffle-streams/riffle/connectors/nexmark"
+	rlog "github.com/riffle-streams/riffle/log"
 	"github.com/riffle-streams/riffle/stream"
 )
 
@@ -49,6 +51,15 @@ type JSONLines struct {
 	w     *bufio.Writer
 	sink  func(string) // tests
 	Count int64
+
+	log   *rlog.Log // NewLogJSONLines: results go to a log topic instead
+	topic string
+}
+
+// NewLogJSONLines sends the results to topic of l, one JSON message each, through a log
+// sink: in a checkpointed job they commit with the checkpoints (exactly-once).
+func NewLogJSONLines(l *rlog.Log, topic string) *JSONLines {
+	return &JSONLines{log: l, topic: topic}
 }
 
 // NewJSONLines writes to w (nil: discard).
@@ -106,5 +117,13 @@ func WriteJSONFunc(q Query, events stream.Stream[nexmark.Event], out interface{ 
 
 // WriteJSON sends a stream of results to out.
 func WriteJSON[T any](s stream.Stream[T], out *JSONLines) {
+	if out.log != nil {
+		s.To("output", &logconn.Sink[T]{Log: out.log, Topic: out.topic, Queues: 1,
+			Encode: func(r stream.Record[T]) (*rlog.Message, error) {
+				b, err := json.Marshal(r.Value)
+				return &rlog.Message{Queue: 0, Body: b}, err
+			}})
+		return
+	}
 	s.To("output", stream.SinkFunc[T](func(r stream.Record[T]) error { return out.Write(r.Value) }))
 }

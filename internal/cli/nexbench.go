@@ -7,11 +7,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/hamba/avro/v2"
+
+	logconn "github.com/riffle-streams/riffle/connectors/log"
 	"github.com/riffle-streams/riffle/connectors/nexmark"
+	rlog "github.com/riffle-streams/riffle/log"
 	nexq "github.com/riffle-streams/riffle/examples/nexmark"
 	"github.com/riffle-streams/riffle/stream"
 )
@@ -32,7 +39,7 @@ func nexmarkBenchCommand() *command {
 	return &command{
 		name:    "bench",
 		summary: "measure a Nexmark query's throughput",
-		usage:   "--query qN --events N [--parallelism P] [--baseline] | --all --events N",
+		usage:   "--query qN --events N [--through-log] [--exactly-once] [--parallelism P] [--baseline] | --all --events N",
 		help: `Runs the query on the in-process generator with a discarding sink and prints, as its last
 line, one JSON object: {"query","events","seconds","events_per_sec",
 "events_per_sec_per_core","rss_mb"}. events_per_sec_per_core divides the events by the CPU
@@ -41,13 +48,22 @@ rss_mb is the peak resident memory of the process. With --baseline the same comp
 also runs as a plain Go loop over the generator, with no framework, in the same process:
 "baseline_events_per_sec" (per CPU second: the loop runs on one core) and "ratio"
 (events_per_sec_per_core / baseline_events_per_sec) are added. --all runs every
-implemented query and prints one line per query.`,
+implemented query and prints one line per query.
+
+--through-log first writes the events, Avro-encoded, to a topic of an embedded log in a
+temporary directory (not timed), then times the job reading that topic (decoding Avro)
+and writing its results as JSON messages to another topic. --exactly-once (implies
+--through-log) runs the job with checkpoints every second: results commit through the
+log's transactions and state lives in Badger.`,
 		flags: func(fs *flag.FlagSet) func(context.Context, *Env) error {
 			query := fs.String("query", "", "the query, e.g. q5")
 			n := fs.Int64("events", 10_000_000, "number of events")
 			par := fs.Int("parallelism", 1, "parallelism of every operator")
 			baseline := fs.Bool("baseline", false, "also run the plain-loop baseline")
 			all := fs.Bool("all", false, "every implemented query")
+			throughLog := fs.Bool("through-log", false, "read events from a log topic and write results to one")
+			eo := fs.Bool("exactly-once", false, "checkpoints every second (implies --through-log)")
+			cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed part to this file")
 			return func(ctx context.Context, env *Env) error {
 				queries := []string{*query}
 				if *all {
@@ -58,8 +74,16 @@ implemented query and prints one line per query.`,
 				if *n <= 0 || *par < 1 {
 					return usageErr("--events and --parallelism must be positive")
 				}
+				if *cpuprofile != "" {
+					f, err := os.Create(*cpuprofile)
+					if err != nil {
+						return err
+					}
+					defer f.Close()
+					profileFile = f
+				}
 				for _, q := range queries {
-					res, err := nexmarkBench(ctx, q, *n, *par, *baseline || *all)
+					res, err := nexmarkBench(ctx, q, *n, *par, *baseline || *all, *throughLog || *eo, *eo)
 					if err != nil {
 						return err
 					}
@@ -84,10 +108,43 @@ func maxRSSMB() float64 {
 	return float64(ru.Maxrss) / 1024 // KiB on Linux
 }
 
-func nexmarkBench(ctx context.Context, q string, n int64, par int, baseline bool) (NexmarkBenchResult, error) {
-	job := stream.NewJob("bench-"+q, stream.JobOptions{Parallelism: par, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	events := stream.FromSource(job, "events", &nexmark.GeneratorSource{Config: nexmark.GeneratorConfig{NumEvents: n}, Parallel: par}, nexq.Watermarks())
-	nexq.Queries[q](events, nexq.NewJSONLines(nil))
+func nexmarkBench(ctx context.Context, q string, n int64, par int, baseline, throughLog, eo bool) (NexmarkBenchResult, error) {
+	opts := stream.JobOptions{Parallelism: par, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	var events stream.Stream[nexmark.Event]
+	out := nexq.NewJSONLines(nil)
+	if throughLog {
+		dir, err := os.MkdirTemp("", "riffle-nexbench-")
+		if err != nil {
+			return NexmarkBenchResult{}, err
+		}
+		defer os.RemoveAll(dir)
+		l, err := rlog.Open(dir, rlog.Options{Logger: opts.Logger})
+		if err != nil {
+			return NexmarkBenchResult{}, err
+		}
+		defer l.Close()
+		if err := fillEvents(ctx, l, "events", 4, n); err != nil {
+			return NexmarkBenchResult{}, err
+		}
+		if eo {
+			opts.Checkpoints = &stream.Checkpointing{Log: l, StateDir: filepath.Join(dir, "state"), Interval: time.Second}
+		}
+		job := stream.NewJob("bench-"+q, opts)
+		schema := nexmark.Schema()
+		events = stream.FromSource(job, "events", &logconn.Source[nexmark.Event]{Log: l, Topic: "events", Start: logconn.Earliest, Bounded: true,
+			Decode: func(m *rlog.Message) (ev nexmark.Event, err error) { return ev, avro.Unmarshal(schema, m.Body, &ev) }}, nexq.Watermarks())
+		out = nexq.NewLogJSONLines(l, "results")
+	} else {
+		job := stream.NewJob("bench-"+q, opts)
+		events = stream.FromSource(job, "events", &nexmark.GeneratorSource{Config: nexmark.GeneratorConfig{NumEvents: n}, Parallel: par}, nexq.Watermarks())
+	}
+	job := events.Job()
+	nexq.Queries[q](events, out)
+	if profileFile != nil {
+		if err := pprof.StartCPUProfile(profileFile); err == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 	cpu0, t0 := cpuSeconds(), time.Now()
 	if err := job.Run(ctx); err != nil {
 		return NexmarkBenchResult{}, err
@@ -107,4 +164,40 @@ func nexmarkBench(ctx context.Context, q string, n int64, par int, baseline bool
 		res.BaselineEventsPerSec, res.Ratio = &b, &ratio
 	}
 	return res, nil
+}
+
+// profileFile, when set, receives a CPU profile of the timed part of the bench.
+var profileFile *os.File
+
+// fillEvents appends n generated events, Avro-encoded, to a new topic of l.
+func fillEvents(ctx context.Context, l *rlog.Log, topic string, queues int, n int64) error {
+	if err := l.CreateTopic(ctx, topic, queues); err != nil {
+		return err
+	}
+	g, err := nexmark.NewGenerator(nexmark.GeneratorConfig{NumEvents: n})
+	if err != nil {
+		return err
+	}
+	schema := nexmark.Schema()
+	var ev nexmark.Event
+	batch := make([]*rlog.Message, 0, 4096)
+	for i := 0; ; i++ {
+		more := g.Next(&ev)
+		if more {
+			body, err := avro.Marshal(schema, &ev)
+			if err != nil {
+				return err
+			}
+			batch = append(batch, &rlog.Message{Topic: topic, Queue: i % queues, Timestamp: ev.EventTime(), Body: body})
+		}
+		if len(batch) == cap(batch) || (!more && len(batch) > 0) {
+			if err := l.AppendWith(ctx, rlog.Async, batch...); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+		if !more {
+			return l.Checkpoint(ctx)
+		}
+	}
 }
