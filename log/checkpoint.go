@@ -227,6 +227,32 @@ func (d *decoder) u64() uint64 {
 
 func (d *decoder) str() string { return string(d.bytes(int(d.u16()))) }
 
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail("varint")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail("varint")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
 func (d *decoder) offsets() map[QueueRef]int64 {
 	n := d.u32()
 	m := make(map[QueueRef]int64)

@@ -98,8 +98,13 @@
 //	txn-op (6):  topic RMQ_SYS_TRANS_OP_HALF_TOPIC; body = u8 op (1 commit, 2 abort),
 //	             u8 reason (0 producer, 1 fenced, 2 check-back, 3 gave up), u16+producer id,
 //	             u32 incarnation, u64 transaction sequence, u32 message count,
-//	             u16+group, offsets body (as above), u32 n, then per committed half message:
-//	             u64 position, u32 size, u64 tag hash, u16+topic, u32 queue, u64 queue offset
+//	             u16+group, offsets body (as above), u32 n | 1<<31, then the committed
+//	             half messages, compactly: uvarint q, q times (u16+topic, uvarint queue,
+//	             uvarint first offset); n times (uvarint queue index, zigzag varint gap
+//	             from the end of the previous half, uvarint size, u8 0 or u8 1 + u64 tag
+//	             hash); a half's offset is its queue's first offset plus the earlier halves
+//	             of that queue. (Bit 31 clear: the first layout, still read: per half u64
+//	             position, u32 size, u64 tag hash, u16+topic, u32 queue, u64 queue offset.)
 //	timer (7):   topic rmq_sys_wheel_timer; key, tags, body as the message's; properties the
 //	             message's, then REAL_TOPIC, REAL_QID, TIMER_DELIVER_MS
 //	timer-op (8): topic rmq_sys_wheel_timer; fire: u8 1, i64 from tick, i64 to tick, u32 n,

@@ -371,9 +371,14 @@ type committedHalf struct {
 }
 
 // encodeOp lays out an op record's body (see doc.go): u8 op, u8 reason, u16+pid,
-// u32 epoch, u64 seq, u32 message count, u16+group, group offsets, then u32 count and per
-// committed half: u64 position, u32 size, u64 tag hash, u16+topic, u32 queue, u64 offset.
-// Listing the offsets makes a commit self-describing: replay indexes from it alone.
+// u32 epoch, u64 seq, u32 message count, u16+group, group offsets, then the committed
+// halves, compactly (about 6 bytes a half): u32 count with bit 31 set; uvarint number of
+// queues and per queue u16+topic, uvarint queue, uvarint first offset; per half uvarint
+// queue index, zigzag varint gap from the end of the previous half, uvarint size, and u8
+// 0 (no tags) or 1 + u64 tag hash. A half's offset is its queue's first offset plus the
+// halves of that queue before it. Listing the offsets makes a commit self-describing:
+// replay indexes from it alone. (Older logs wrote count without bit 31 and per half u64
+// position, u32 size, u64 tag hash, u16+topic, u32 queue, u64 offset; decodeOp reads both.)
 func encodeOp(o txnOp) []byte {
 	le := binary.LittleEndian
 	b := make([]byte, 0, 64+len(o.id.Producer)+len(o.group)+32*len(o.offsets)+48*len(o.halves))
@@ -384,17 +389,45 @@ func encodeOp(o txnOp) []byte {
 	b = le.AppendUint32(b, o.count)
 	b = appendString(b, o.group)
 	b = appendOffsets(b, o.offsets)
-	b = le.AppendUint32(b, uint32(len(o.halves)))
+	b = le.AppendUint32(b, uint32(len(o.halves))|compactHalves)
+	if len(o.halves) == 0 {
+		return binary.AppendUvarint(b, 0)
+	}
+	type qk struct {
+		topic string
+		queue int
+	}
+	index := map[qk]int{}
+	var queues []committedHalf // each queue's first half
 	for _, h := range o.halves {
-		b = le.AppendUint64(b, uint64(h.pos))
-		b = le.AppendUint32(b, uint32(h.size))
-		b = le.AppendUint64(b, h.tagHash)
+		if _, ok := index[qk{h.topic, h.queue}]; !ok {
+			index[qk{h.topic, h.queue}] = len(queues)
+			queues = append(queues, h)
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(queues)))
+	for _, h := range queues {
 		b = appendString(b, h.topic)
-		b = le.AppendUint32(b, uint32(h.queue))
-		b = le.AppendUint64(b, uint64(h.offset))
+		b = binary.AppendUvarint(b, uint64(h.queue))
+		b = binary.AppendUvarint(b, uint64(h.offset))
+	}
+	end := int64(0)
+	for _, h := range o.halves {
+		b = binary.AppendUvarint(b, uint64(index[qk{h.topic, h.queue}]))
+		b = binary.AppendVarint(b, h.pos-end)
+		b = binary.AppendUvarint(b, uint64(h.size))
+		if h.tagHash == 0 {
+			b = append(b, 0)
+		} else {
+			b = le.AppendUint64(append(b, 1), h.tagHash)
+		}
+		end = h.pos + int64(h.size)
 	}
 	return b
 }
+
+// compactHalves marks the compact encoding of an op record's halves.
+const compactHalves = 1 << 31
 
 func decodeOp(b []byte) (txnOp, error) {
 	d := decoder{b: b}
@@ -404,17 +437,58 @@ func decodeOp(b []byte) (txnOp, error) {
 	o.group = d.str()
 	o.offsets = d.offsets()
 	n := d.u32()
-	if n > 0 && int64(n) <= int64(len(d.b))/34 { // 34 bytes: a half's smallest encoding
-		o.halves = make([]committedHalf, 0, n)
-	}
-	for i := uint32(0); i < n && d.err == nil; i++ {
-		o.halves = append(o.halves, committedHalf{pos: int64(d.u64()), size: int32(d.u32()), tagHash: d.u64(),
-			topic: d.str(), queue: int(d.u32()), offset: int64(d.u64())})
+	if n&compactHalves != 0 {
+		o.halves = d.compactHalves(n &^ compactHalves)
+	} else {
+		if n > 0 && int64(n) <= int64(len(d.b))/34 { // 34 bytes: a half's smallest encoding
+			o.halves = make([]committedHalf, 0, n)
+		}
+		for i := uint32(0); i < n && d.err == nil; i++ {
+			o.halves = append(o.halves, committedHalf{pos: int64(d.u64()), size: int32(d.u32()), tagHash: d.u64(),
+				topic: d.str(), queue: int(d.u32()), offset: int64(d.u64())})
+		}
 	}
 	if d.err == nil && (len(d.b) != 0 || (o.op != opCommit && o.op != opAbort)) {
 		d.fail("op record")
 	}
 	return o, d.err
+}
+
+// compactHalves decodes n halves in the compact encoding (see encodeOp).
+func (d *decoder) compactHalves(n uint32) []committedHalf {
+	nq := d.uvarint()
+	if d.err != nil || nq > uint64(len(d.b)) || (n > 0 && nq == 0) {
+		d.fail("op record")
+		return nil
+	}
+	queues := make([]committedHalf, nq)
+	for i := range queues {
+		queues[i] = committedHalf{topic: d.str(), queue: int(d.uvarint()), offset: int64(d.uvarint())}
+	}
+	if d.err != nil || int64(n) > int64(len(d.b))/4 { // 4 bytes: a half's smallest encoding
+		d.fail("op record")
+		return nil
+	}
+	halves := make([]committedHalf, 0, n)
+	end := int64(0)
+	for i := uint32(0); i < n && d.err == nil; i++ {
+		qi := d.uvarint()
+		if qi >= nq {
+			d.fail("op record")
+			return nil
+		}
+		q := &queues[qi]
+		h := committedHalf{topic: q.topic, queue: q.queue, offset: q.offset}
+		q.offset++
+		h.pos = end + d.varint()
+		h.size = int32(d.uvarint())
+		if d.u8() == 1 {
+			h.tagHash = d.u64()
+		}
+		end = h.pos + int64(h.size)
+		halves = append(halves, h)
+	}
+	return halves
 }
 
 // halfProps returns the reserved properties of a half message (after the user's).
