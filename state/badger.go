@@ -215,6 +215,11 @@ func (s *Store) Backend(operatorID string, kgs KeyGroupRange, clk clock.Clock) (
 		return nil, err
 	}
 	h.timers.journal = map[string]bool{}
+	empty := true
+	if err := b.scan(tagState, false, func(_, _ []byte) error { empty = false; return errStopScan }); err != nil && !errors.Is(err, errStopScan) {
+		return nil, err
+	}
+	b.fresh = empty
 	return b, nil
 }
 
@@ -235,6 +240,11 @@ type StoreBackend struct {
 	// checkpoint coordinator releases them from its own goroutine after Store.Apply.
 	frozenMu sync.Mutex
 	frozen   []frozenEpoch
+
+	// fresh: Badger held no state of this backend's key groups when it opened, and the
+	// cache has evicted nothing since: every entry is then in the cache or frozen, and a
+	// miss needs no Badger read (new keys are the common miss).
+	fresh bool
 }
 
 var _ Backend = (*StoreBackend)(nil)
@@ -374,6 +384,9 @@ func (b *StoreBackend) load(state string, composite []byte) ([]byte, int64, bool
 		}
 		return val[8:], int64(binary.LittleEndian.Uint64(val)), true, nil
 	}
+	if b.fresh {
+		return nil, 0, false, nil
+	}
 	err := b.store.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(b.key)
 		if err != nil {
@@ -484,6 +497,9 @@ func (b *StoreBackend) evictLocked() {
 		return
 	}
 	need := b.CachedEntries() - budget
+	if need > 0 {
+		b.fresh = false
+	}
 	for _, t := range b.h.tables {
 		if need <= 0 {
 			break
@@ -595,7 +611,13 @@ func (b *StoreBackend) Snapshot() ([]byte, error) {
 
 // Restore merges a snapshot in, keeping the entries of this backend's key groups (see
 // Backend). The restored entries and timers are dirty: the next Flush writes them.
-func (b *StoreBackend) Restore(snapshot []byte) error { return b.h.Restore(snapshot) }
+func (b *StoreBackend) Restore(snapshot []byte) error {
+	b.fresh = false
+	return b.h.Restore(snapshot)
+}
+
+// errStopScan ends a scan early.
+var errStopScan = errors.New("stop scan")
 
 // arena hands out byte slices that are never overwritten once taken.
 type arena struct{ buf []byte }
