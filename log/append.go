@@ -411,6 +411,7 @@ write:
 			}
 		}
 		off, run := 0, 0
+		halves := l.halves[:0]
 		for i, m := range r.metas {
 			size := int(m.size)
 			if end+int64(size) > seg.base+l.cl.segSize && end > seg.base {
@@ -439,7 +440,7 @@ write:
 			case r.txn != nil:
 				record.Seal(r.enc[off:off+size], 0, 0, now)
 				r.msgs[i].StoreTime = now
-				l.stageHalf(*r.txn, halfRef{pos: end, size: int32(size), queue: q, tagHash: m.tagHash}, now)
+				halves = append(halves, halfRef{pos: end, size: int32(size), queue: q, tagHash: m.tagHash})
 			case m.deliver != 0:
 				record.Seal(r.enc[off:off+size], 0, 0, now)
 				msg := r.msgs[i]
@@ -460,6 +461,10 @@ write:
 			end += int64(size)
 			off += size
 		}
+		if len(halves) > 0 {
+			l.stageHalves(*r.txn, halves, now) // one lock for the request's halves
+		}
+		l.halves = halves[:0]
 		if off > run {
 			iovs = append(iovs, r.enc[run:off])
 		}

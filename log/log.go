@@ -71,6 +71,7 @@ type Log struct {
 	// Appender-owned.
 	lastStore   int64
 	iovs        [][]byte
+	halves      []halfRef // scratch of writeBatch: one request's half messages
 	pendingOffs []pendingOffsets
 	touched     []*consumeQueue
 	unsynced    []*segment // segments rolled away from since the last checkpoint

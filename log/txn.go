@@ -630,6 +630,19 @@ func (l *Log) prepareOp(r *record.Record) (txnOp, error) {
 	return o, nil
 }
 
+// stageHalves adds written half messages to their open transaction.
+func (l *Log) stageHalves(id TxnID, hs []halfRef, storeTime int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t := l.openTxns[id]
+	if t == nil {
+		t = &openTxn{id: id, firstPos: hs[0].pos, started: storeTime}
+		l.openTxns[id] = t
+	}
+	t.halves = append(t.halves, hs...)
+	t.lastSend = storeTime
+}
+
 // stageHalf adds a written half message to its open transaction.
 func (l *Log) stageHalf(id TxnID, h halfRef, storeTime int64) {
 	l.mu.Lock()

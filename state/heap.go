@@ -160,15 +160,19 @@ func (h *Heap) Restore(snap []byte) error {
 	return err
 }
 
-// table is the storage of one state: typed values per composite key.
+// table is the storage of one state: typed values per composite key. Cells are
+// pointers so that an update of a cached key changes it in place, without a map write.
 type table[T any] struct {
-	h       *Heap
-	name    string
-	kindS   string
-	codec   Codec[T]
-	ttl     TTL
-	m       map[string]cell[T]
-	dirty   map[string]struct{} // with h.src: keys written since the last flush (absent from m: deleted)
+	h     *Heap
+	name  string
+	kindS string
+	codec Codec[T]
+	ttl   TTL
+	m     map[string]*cell[T]
+	// With h.src: the number of dirty cells (written since the last flush), and the keys
+	// deleted since then (absent from m).
+	ndirty  int
+	deleted map[string]struct{}
 	ns      []byte
 	scratch []byte
 }
@@ -176,6 +180,7 @@ type table[T any] struct {
 type cell[T any] struct {
 	v      T
 	expire int64 // ms since the epoch; 0: never
+	dirty  bool  // with h.src: written since the last flush
 }
 
 func register[T any](b Backend, name, kind string, codec Codec[T], ttl TTL) (*table[T], error) {
@@ -197,7 +202,7 @@ func register[T any](b Backend, name, kind string, codec Codec[T], ttl TTL) (*ta
 		}
 		return t, nil
 	}
-	t := &table[T]{h: h, name: name, kindS: kind, codec: codec, ttl: ttl, m: map[string]cell[T]{}, dirty: map[string]struct{}{}}
+	t := &table[T]{h: h, name: name, kindS: kind, codec: codec, ttl: ttl, m: map[string]*cell[T]{}}
 	h.tables[name] = t
 	if es, ok := h.pending[name]; ok {
 		delete(h.pending, name)
@@ -231,64 +236,76 @@ func (t *table[T]) get(ns []byte) (T, bool, error) {
 	c, ok := t.m[string(k)]
 	if !ok {
 		var err error
-		if c, ok, err = t.load(k); err != nil || !ok {
+		if c, err = t.load(k); err != nil || c == nil {
 			return zero, false, err
 		}
 	}
 	if c.expire != 0 {
 		if c.expire <= t.now() {
-			delete(t.m, string(k))
-			t.markDirty(k)
+			t.remove(k)
 			return zero, false, nil
 		}
 		if t.ttl.RefreshOnRead {
 			c.expire = t.expiry()
-			t.m[string(k)] = c
-			t.markDirty(k)
+			t.markDirty(c)
 		}
 	}
 	return c.v, true, nil
 }
 
-// load reads a cache miss from the durable store, if any, and caches it. A dirty key
-// missing from m was deleted: it is not read back.
-func (t *table[T]) load(k []byte) (cell[T], bool, error) {
+// load reads a cache miss from the durable store, if any, and caches it (nil: none). A
+// key deleted since the last flush is not read back.
+func (t *table[T]) load(k []byte) (*cell[T], error) {
 	if t.h.src == nil {
-		return cell[T]{}, false, nil
+		return nil, nil
 	}
-	if _, deleted := t.dirty[string(k)]; deleted {
-		return cell[T]{}, false, nil
+	if _, deleted := t.deleted[string(k)]; deleted {
+		return nil, nil
 	}
 	raw, expire, ok, err := t.h.src.load(t.name, k)
 	if err != nil || !ok {
-		return cell[T]{}, false, err
+		return nil, err
 	}
 	v, err := t.codec.Decode(raw)
 	if err != nil {
-		return cell[T]{}, false, fmt.Errorf("state: decode %q: %w", t.name, err)
+		return nil, fmt.Errorf("state: decode %q: %w", t.name, err)
 	}
-	c := cell[T]{v: v, expire: expire}
+	c := &cell[T]{v: v, expire: expire}
 	t.m[string(k)] = c
-	return c, true, nil
+	return c, nil
 }
 
-// markDirty records a write of k for the next flush (with a durable store only).
-func (t *table[T]) markDirty(k []byte) {
-	if t.h.src != nil {
-		t.dirty[string(k)] = struct{}{}
+// markDirty records a write of c for the next flush (with a durable store only).
+func (t *table[T]) markDirty(c *cell[T]) {
+	if t.h.src != nil && !c.dirty {
+		c.dirty = true
+		t.ndirty++
 	}
 }
 
 // touch marks the current entry of ns dirty after an in-place change of its value.
-func (t *table[T]) touch(ns []byte) { t.markDirty(t.keyFor(ns)) }
+func (t *table[T]) touch(ns []byte) {
+	if c, ok := t.m[string(t.keyFor(ns))]; ok {
+		t.markDirty(c)
+	}
+}
 
 func (t *table[T]) put(ns []byte, v T) error {
 	if !t.h.hasKey {
 		return ErrNoKey
 	}
 	k := t.keyFor(ns)
-	t.m[string(k)] = cell[T]{v: v, expire: t.expiry()}
-	t.markDirty(k)
+	if c, ok := t.m[string(k)]; ok {
+		c.v, c.expire = v, t.expiry()
+		t.markDirty(c)
+		return nil
+	}
+	c := &cell[T]{v: v, expire: t.expiry()}
+	t.m[string(k)] = c
+	t.markDirty(c)
+	if len(t.deleted) > 0 {
+		delete(t.deleted, string(k))
+	}
 	return nil
 }
 
@@ -296,10 +313,24 @@ func (t *table[T]) del(ns []byte) error {
 	if !t.h.hasKey {
 		return ErrNoKey
 	}
-	k := t.keyFor(ns)
-	delete(t.m, string(k))
-	t.markDirty(k)
+	t.remove(t.keyFor(ns))
 	return nil
+}
+
+// remove deletes k from the cache and, with a durable store, records the deletion.
+func (t *table[T]) remove(k []byte) {
+	if c, ok := t.m[string(k)]; ok {
+		if c.dirty {
+			t.ndirty--
+		}
+		delete(t.m, string(k))
+	}
+	if t.h.src != nil {
+		if t.deleted == nil {
+			t.deleted = map[string]struct{}{}
+		}
+		t.deleted[string(k)] = struct{}{}
+	}
 }
 
 func (t *table[T]) snapshot(dst []byte) []byte {
@@ -326,22 +357,29 @@ func (t *table[T]) restore(es []rawEntry) error {
 		if err != nil {
 			return err
 		}
-		t.m[e.key] = cell[T]{v: v, expire: e.expire}
-		if t.h.src != nil {
-			t.dirty[e.key] = struct{}{}
+		c := &cell[T]{v: v, expire: e.expire}
+		if old, ok := t.m[e.key]; ok && old.dirty {
+			t.ndirty--
 		}
+		t.m[e.key] = c
+		t.markDirty(c)
+		delete(t.deleted, e.key)
 	}
 	return nil
 }
 
 func (t *table[T]) visitDirty(fn func(key string, value []byte, expire int64, deleted bool) error) error {
+	for k := range t.deleted {
+		if err := fn(k, nil, 0, true); err != nil {
+			return err
+		}
+	}
+	if t.ndirty == 0 {
+		return nil
+	}
 	var buf []byte
-	for k := range t.dirty {
-		c, ok := t.m[k]
-		if !ok {
-			if err := fn(k, nil, 0, true); err != nil {
-				return err
-			}
+	for k, c := range t.m {
+		if !c.dirty {
 			continue
 		}
 		buf = t.codec.Append(buf[:0], c.v)
@@ -352,16 +390,25 @@ func (t *table[T]) visitDirty(fn func(key string, value []byte, expire int64, de
 	return nil
 }
 
-func (t *table[T]) clearDirty() { clear(t.dirty) }
-func (t *table[T]) size() int   { return len(t.m) }
+func (t *table[T]) clearDirty() {
+	if t.ndirty > 0 {
+		for _, c := range t.m {
+			c.dirty = false
+		}
+		t.ndirty = 0
+	}
+	clear(t.deleted)
+}
+
+func (t *table[T]) size() int { return len(t.m) }
 
 func (t *table[T]) evict(n int) int {
 	dropped := 0
-	for k := range t.m { // map order: an arbitrary choice of victims
+	for k, c := range t.m { // map order: an arbitrary choice of victims
 		if dropped == n {
 			break
 		}
-		if _, d := t.dirty[k]; d {
+		if c.dirty {
 			continue
 		}
 		delete(t.m, k)
