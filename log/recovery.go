@@ -407,7 +407,7 @@ func (l *Log) replay(r *record.Record, pos int64, size int, P int64) error {
 			if err != nil {
 				return err
 			}
-			t.halves = append(t.halves, halfRef{pos: pos, size: int32(size), queue: q, tagHash: tagHash(r.Tags)})
+			t.add(halfRef{pos: pos, size: int32(size), queue: q, tagHash: tagHash(r.Tags)})
 		}
 	}
 	return nil

@@ -161,16 +161,42 @@ type openTxn struct {
 	firstPos  int64
 	started   int64
 	lastSend  int64
-	halves    []halfRef
-	snapCount int // halves before the checkpoint position, while recovering
-	checks    int // unknown check-back answers (in memory only)
+	halves    []txnHalf       // pointer-free: a large transaction costs the GC nothing
+	queues    []*consumeQueue // the queues txnHalf.qi indexes
+	snapCount int             // halves before the checkpoint position, while recovering
+	checks    int             // unknown check-back answers (in memory only)
 }
 
+// halfRef is a half message just written (the appender's scratch).
 type halfRef struct {
 	pos     int64
 	size    int32
 	queue   *consumeQueue
 	tagHash uint64
+}
+
+// txnHalf is a half message of an open transaction; qi indexes openTxn.queues.
+type txnHalf struct {
+	pos     int64
+	tagHash uint64
+	size    int32
+	qi      uint32
+}
+
+// add appends a half message to the transaction.
+func (t *openTxn) add(h halfRef) {
+	qi := -1
+	for i := len(t.queues) - 1; i >= 0; i-- { // few queues per transaction
+		if t.queues[i] == h.queue {
+			qi = i
+			break
+		}
+	}
+	if qi < 0 {
+		qi = len(t.queues)
+		t.queues = append(t.queues, h.queue)
+	}
+	t.halves = append(t.halves, txnHalf{pos: h.pos, tagHash: h.tagHash, size: h.size, qi: uint32(qi)})
 }
 
 // doneTxn remembers why a transaction ended, so that a late Commit gets a clear answer.
@@ -357,17 +383,20 @@ type txnOp struct {
 	count      uint32
 	group      string
 	offsets    map[QueueRef]int64
-	halves     []committedHalf // commit: filled by the appender
+	// A commit's half messages, filled by the appender: pointer-free, with their queues
+	// in a table.
+	halves []committedHalf
+	queues []QueueRef
 }
 
-// committedHalf is one half message of a commit with the queue offset it was given.
+// committedHalf is one half message of a commit with the queue offset it was given;
+// qi indexes txnOp.queues.
 type committedHalf struct {
 	pos     int64
-	size    int32
-	tagHash uint64
-	topic   string
-	queue   int
 	offset  int64
+	tagHash uint64
+	size    int32
+	qi      uint32
 }
 
 // encodeOp lays out an op record's body (see doc.go): u8 op, u8 reason, u16+pid,
@@ -393,27 +422,22 @@ func encodeOp(o txnOp) []byte {
 	if len(o.halves) == 0 {
 		return binary.AppendUvarint(b, 0)
 	}
-	type qk struct {
-		topic string
-		queue int
-	}
-	index := map[qk]int{}
-	var queues []committedHalf // each queue's first half
+	first := make([]int64, len(o.queues))
+	seen := make([]bool, len(o.queues))
 	for _, h := range o.halves {
-		if _, ok := index[qk{h.topic, h.queue}]; !ok {
-			index[qk{h.topic, h.queue}] = len(queues)
-			queues = append(queues, h)
+		if !seen[h.qi] {
+			seen[h.qi], first[h.qi] = true, h.offset
 		}
 	}
-	b = binary.AppendUvarint(b, uint64(len(queues)))
-	for _, h := range queues {
-		b = appendString(b, h.topic)
-		b = binary.AppendUvarint(b, uint64(h.queue))
-		b = binary.AppendUvarint(b, uint64(h.offset))
+	b = binary.AppendUvarint(b, uint64(len(o.queues)))
+	for i, q := range o.queues {
+		b = appendString(b, q.Topic)
+		b = binary.AppendUvarint(b, uint64(q.Queue))
+		b = binary.AppendUvarint(b, uint64(first[i]))
 	}
 	end := int64(0)
 	for _, h := range o.halves {
-		b = binary.AppendUvarint(b, uint64(index[qk{h.topic, h.queue}]))
+		b = binary.AppendUvarint(b, uint64(h.qi))
 		b = binary.AppendVarint(b, h.pos-end)
 		b = binary.AppendUvarint(b, uint64(h.size))
 		if h.tagHash == 0 {
@@ -438,14 +462,24 @@ func decodeOp(b []byte) (txnOp, error) {
 	o.offsets = d.offsets()
 	n := d.u32()
 	if n&compactHalves != 0 {
-		o.halves = d.compactHalves(n &^ compactHalves)
+		o.halves, o.queues = d.compactHalves(n &^ compactHalves)
 	} else {
 		if n > 0 && int64(n) <= int64(len(d.b))/34 { // 34 bytes: a half's smallest encoding
 			o.halves = make([]committedHalf, 0, n)
 		}
+		index := map[QueueRef]uint32{}
 		for i := uint32(0); i < n && d.err == nil; i++ {
-			o.halves = append(o.halves, committedHalf{pos: int64(d.u64()), size: int32(d.u32()), tagHash: d.u64(),
-				topic: d.str(), queue: int(d.u32()), offset: int64(d.u64())})
+			h := committedHalf{pos: int64(d.u64()), size: int32(d.u32()), tagHash: d.u64()}
+			ref := QueueRef{Topic: d.str(), Queue: int(d.u32())}
+			h.offset = int64(d.u64())
+			qi, ok := index[ref]
+			if !ok {
+				qi = uint32(len(o.queues))
+				index[ref] = qi
+				o.queues = append(o.queues, ref)
+			}
+			h.qi = qi
+			o.halves = append(o.halves, h)
 		}
 	}
 	if d.err == nil && (len(d.b) != 0 || (o.op != opCommit && o.op != opAbort)) {
@@ -455,19 +489,21 @@ func decodeOp(b []byte) (txnOp, error) {
 }
 
 // compactHalves decodes n halves in the compact encoding (see encodeOp).
-func (d *decoder) compactHalves(n uint32) []committedHalf {
+func (d *decoder) compactHalves(n uint32) ([]committedHalf, []QueueRef) {
 	nq := d.uvarint()
 	if d.err != nil || nq > uint64(len(d.b)) || (n > 0 && nq == 0) {
 		d.fail("op record")
-		return nil
+		return nil, nil
 	}
-	queues := make([]committedHalf, nq)
+	queues := make([]QueueRef, nq)
+	next := make([]int64, nq)
 	for i := range queues {
-		queues[i] = committedHalf{topic: d.str(), queue: int(d.uvarint()), offset: int64(d.uvarint())}
+		queues[i] = QueueRef{Topic: d.str(), Queue: int(d.uvarint())}
+		next[i] = int64(d.uvarint())
 	}
 	if d.err != nil || int64(n) > int64(len(d.b))/4 { // 4 bytes: a half's smallest encoding
 		d.fail("op record")
-		return nil
+		return nil, nil
 	}
 	halves := make([]committedHalf, 0, n)
 	end := int64(0)
@@ -475,11 +511,10 @@ func (d *decoder) compactHalves(n uint32) []committedHalf {
 		qi := d.uvarint()
 		if qi >= nq {
 			d.fail("op record")
-			return nil
+			return nil, nil
 		}
-		q := &queues[qi]
-		h := committedHalf{topic: q.topic, queue: q.queue, offset: q.offset}
-		q.offset++
+		h := committedHalf{qi: uint32(qi), offset: next[qi]}
+		next[qi]++
 		h.pos = end + d.varint()
 		h.size = int32(d.uvarint())
 		if d.u8() == 1 {
@@ -488,7 +523,10 @@ func (d *decoder) compactHalves(n uint32) []committedHalf {
 		end = h.pos + int64(h.size)
 		halves = append(halves, h)
 	}
-	return halves
+	if n == 0 {
+		queues = nil
+	}
+	return halves, queues
 }
 
 // halfProps returns the reserved properties of a half message (after the user's).
@@ -615,15 +653,16 @@ func (l *Log) prepareOp(r *record.Record) (txnOp, error) {
 	}
 	if t != nil && o.op == opCommit {
 		// Queue offsets follow the order of sending; stageOp assigns exactly these.
-		next := map[*consumeQueue]int64{}
+		next := make([]int64, len(t.queues))
+		o.queues = make([]QueueRef, len(t.queues))
+		for i, q := range t.queues {
+			next[i] = q.next
+			o.queues[i] = QueueRef{Topic: q.topic, Queue: q.id}
+		}
 		o.halves = make([]committedHalf, len(t.halves))
 		for i, h := range t.halves {
-			off, ok := next[h.queue]
-			if !ok {
-				off = h.queue.next
-			}
-			next[h.queue] = off + 1
-			o.halves[i] = committedHalf{pos: h.pos, size: h.size, tagHash: h.tagHash, topic: h.queue.topic, queue: h.queue.id, offset: off}
+			o.halves[i] = committedHalf{pos: h.pos, size: h.size, tagHash: h.tagHash, qi: h.qi, offset: next[h.qi]}
+			next[h.qi]++
 		}
 		r.Body = encodeOp(o)
 	}
@@ -639,7 +678,9 @@ func (l *Log) stageHalves(id TxnID, hs []halfRef, storeTime int64) {
 		t = &openTxn{id: id, firstPos: hs[0].pos, started: storeTime}
 		l.openTxns[id] = t
 	}
-	t.halves = append(t.halves, hs...)
+	for _, h := range hs {
+		t.add(h)
+	}
 	t.lastSend = storeTime
 }
 
@@ -652,7 +693,7 @@ func (l *Log) stageHalf(id TxnID, h halfRef, storeTime int64) {
 		t = &openTxn{id: id, firstPos: h.pos, started: storeTime}
 		l.openTxns[id] = t
 	}
-	t.halves = append(t.halves, h)
+	t.add(h)
 	t.lastSend = storeTime
 }
 
@@ -698,12 +739,16 @@ func (l *Log) stageOp(o txnOp, pos int64) error {
 // indexCommitted adds the index entries of a commit's half messages, skipping those the
 // index already holds, and notes halves committed in a later segment than their own.
 func (l *Log) indexCommitted(o txnOp, pos int64) error {
-	for _, h := range o.halves {
-		t := l.topics[h.topic]
-		if t == nil || h.queue >= len(t.queues) {
-			return fmt.Errorf("log: commit at position %d names unknown queue %s/%d", pos, h.topic, h.queue)
+	qs := make([]*consumeQueue, len(o.queues))
+	for i, ref := range o.queues {
+		t := l.topics[ref.Topic]
+		if t == nil || ref.Queue < 0 || ref.Queue >= len(t.queues) {
+			return fmt.Errorf("log: commit at position %d names unknown queue %s/%d", pos, ref.Topic, ref.Queue)
 		}
-		q := t.queues[h.queue]
+		qs[i] = t.queues[ref.Queue]
+	}
+	for _, h := range o.halves {
+		q := qs[h.qi]
 		if h.offset < q.next {
 			continue
 		}
