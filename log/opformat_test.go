@@ -11,7 +11,7 @@ import (
 func TestOpRecordEncodings(t *testing.T) {
 	o := txnOp{op: opCommit, id: TxnID{Producer: "p", Epoch: 2, Seq: 7}, count: 4, group: "g",
 		offsets: map[QueueRef]int64{{"in", 0}: 10},
-		queues: []QueueRef{{"a", 0}, {"b", 3}, {"a", 1}},
+		queues:  []QueueRef{{"a", 0}, {"b", 3}, {"a", 1}},
 		halves: []committedHalf{
 			{pos: 100, size: 50, qi: 0, offset: 5},
 			{pos: 150, size: 60, qi: 1, offset: 0, tagHash: 0xfeed},
