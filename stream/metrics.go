@@ -10,6 +10,15 @@ import (
 type subtaskMetrics struct {
 	in, out atomic.Int64
 	wm      atomic.Int64
+	// bytes, when set, reports the bytes a source subtask read or a sink subtask wrote
+	// (ByteCounter).
+	bytes atomic.Pointer[func() int64]
+}
+
+// ByteCounter is a SplitReader or SinkWriter that counts the bytes it read or wrote (the
+// runner's metrics report them). Bytes must be safe to call from any goroutine.
+type ByteCounter interface {
+	Bytes() int64
 }
 
 // runMetrics holds the counters of one run, per node and subtask.
@@ -65,6 +74,9 @@ type EdgeInfo struct {
 // SubtaskMetrics are one operator subtask's counters since its run started.
 type SubtaskMetrics struct {
 	RecordsIn, RecordsOut int64
+	// Bytes a source subtask read or a sink subtask wrote (0 when its connector does not
+	// count them).
+	Bytes int64
 	// Watermark is the subtask's current watermark (MinWatermark before the first).
 	Watermark int64
 }
@@ -88,6 +100,7 @@ func (o OperatorMetrics) Totals() SubtaskMetrics {
 	for _, s := range o.Subtasks {
 		t.RecordsIn += s.RecordsIn
 		t.RecordsOut += s.RecordsOut
+		t.Bytes += s.Bytes
 		t.Watermark = min(t.Watermark, s.Watermark)
 	}
 	if len(o.Subtasks) == 0 {
@@ -113,7 +126,11 @@ func (j *Job) Metrics() Metrics {
 			om.Inputs = append(om.Inputs, EdgeInfo{From: e.from.name, Partitioning: e.part.String(), Chained: r.chained(e)})
 		}
 		for _, sm := range r.metrics.nodes[n] {
-			om.Subtasks = append(om.Subtasks, SubtaskMetrics{RecordsIn: sm.in.Load(), RecordsOut: sm.out.Load(), Watermark: sm.wm.Load()})
+			st := SubtaskMetrics{RecordsIn: sm.in.Load(), RecordsOut: sm.out.Load(), Watermark: sm.wm.Load()}
+			if f := sm.bytes.Load(); f != nil {
+				st.Bytes = (*f)()
+			}
+			om.Subtasks = append(om.Subtasks, st)
 		}
 		if n.kind == sourceNode {
 			for i := range om.Subtasks {

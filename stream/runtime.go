@@ -815,6 +815,9 @@ func newOneInputRunner[IN, OUT any, K comparable](env *subtaskEnv, n *node, op O
 	if err := r.open(n, func(ctx Context) error { return op.Open(ctx, out) }, op.OnTimer); err != nil {
 		return nil, err
 	}
+	if s, ok := any(op).(interface{ countBytes(*subtaskMetrics) }); ok {
+		s.countBytes(r.m)
+	}
 	return r, nil
 }
 
@@ -1327,6 +1330,21 @@ func (s *sourceLoop[T]) run() error {
 		s.readers = append(s.readers, rd)
 		s.names = append(s.names, splits[i])
 		s.wms = append(s.wms, w)
+	}
+	var counters []ByteCounter
+	for _, rd := range s.readers {
+		if bc, ok := rd.(ByteCounter); ok {
+			counters = append(counters, bc)
+		}
+	}
+	if len(counters) > 0 {
+		f := func() (n int64) {
+			for _, c := range counters {
+				n += c.Bytes()
+			}
+			return n
+		}
+		s.env.run.metrics.of(s.n, env.subtask).bytes.Store(&f)
 	}
 	live := len(s.readers)
 	clk := r.j.opts.Clock

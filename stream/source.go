@@ -165,6 +165,14 @@ func (o *sinkOp[T]) Open(ctx Context, _ Output[struct{}]) error {
 }
 func (o *sinkOp[T]) ProcessElement(r Record[T]) error { return o.w.Write(r) }
 
+// countBytes lets the runner's metrics read a ByteCounter writer's bytes.
+func (o *sinkOp[T]) countBytes(m *subtaskMetrics) {
+	if bc, ok := o.w.(ByteCounter); ok {
+		f := bc.Bytes
+		m.bytes.Store(&f)
+	}
+}
+
 // onBarrier pre-commits a PreCommitter writer's epoch e.
 func (o *sinkOp[T]) onBarrier(env *subtaskEnv, name string, e uint64) error {
 	pc, ok := o.w.(PreCommitter)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	rlog "github.com/riffle-streams/riffle/log"
 	"github.com/riffle-streams/riffle/stream"
@@ -67,7 +68,11 @@ type writer[T any] struct {
 	epoch uint64 // the epoch being written (with checkpoints)
 	size  int
 	buf   []*rlog.Message
+	bytes atomic.Int64
 }
+
+// Bytes implements stream.ByteCounter: key and body bytes written.
+func (w *writer[T]) Bytes() int64 { return w.bytes.Load() }
 
 func (w *writer[T]) Write(r stream.Record[T]) error {
 	m, err := w.sink.Encode(r)
@@ -84,6 +89,7 @@ func (w *writer[T]) Write(r stream.Record[T]) error {
 		return fmt.Errorf("logconn: sink to %s: %w", m.Topic, err)
 	}
 	w.buf = append(w.buf, m)
+	w.bytes.Add(int64(len(m.Key) + len(m.Body)))
 	if len(w.buf) >= w.size {
 		return w.flush()
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync/atomic"
 
 	rlog "github.com/riffle-streams/riffle/log"
 	"github.com/riffle-streams/riffle/stream"
@@ -105,6 +106,7 @@ type reader[T any] struct {
 	queue int
 	next  int64
 	end   int64 // -1: unbounded
+	bytes atomic.Int64
 }
 
 func (r *reader[T]) Read(buf []stream.Record[T]) (int, error) {
@@ -124,8 +126,11 @@ func (r *reader[T]) Read(buf []stream.Record[T]) (int, error) {
 		return 0, err
 	}
 	n := 0
+	var nb int64
+	defer func() { r.bytes.Add(nb) }()
 	for i := range f.Messages {
 		m := &f.Messages[i]
+		nb += int64(len(m.Key) + len(m.Body))
 		v, err := r.src.Decode(m)
 		if err != nil {
 			if r.src.DeadLetter == "" {
@@ -189,6 +194,9 @@ func (r *reader[T]) SeekTo(offset int64) error {
 	r.next = offset
 	return nil
 }
+
+// Bytes implements stream.ByteCounter: key and body bytes read.
+func (r *reader[T]) Bytes() int64 { return r.bytes.Load() }
 
 // LogQueue implements stream.LogSplit.
 func (r *reader[T]) LogQueue() rlog.QueueRef {

@@ -203,6 +203,14 @@ func (m *monitor) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 			fmt.Fprintf(&b, "riffle_records_out_total{job=%s,operator=%s,subtask=\"%d\"} %d\n", job, quote(o.Name), i, s.RecordsOut)
 		}
 	}
+	family("riffle_bytes_total", "counter", "Bytes a source subtask read or a sink subtask wrote (connectors that count them).")
+	for _, o := range jm.Operators {
+		for i, s := range o.Subtasks {
+			if o.Kind == "source" || o.Kind == "sink" {
+				fmt.Fprintf(&b, "riffle_bytes_total{job=%s,operator=%s,subtask=\"%d\"} %d\n", job, quote(o.Name), i, s.Bytes)
+			}
+		}
+	}
 	family("riffle_watermark_lag_seconds", "gauge", "Processing time minus the subtask's watermark (absent before its first watermark).")
 	now := time.Now().UnixMilli()
 	for _, o := range jm.Operators {
@@ -276,6 +284,7 @@ type operatorJSON struct {
 	Inputs      []stream.EdgeInfo `json:"inputs"`
 	RecordsIn   int64             `json:"records_in"`
 	RecordsOut  int64             `json:"records_out"`
+	Bytes       int64             `json:"bytes"`
 	RatePerSec  float64           `json:"records_in_per_sec"`
 	Watermark   *int64            `json:"watermark_ms"`
 }
@@ -301,7 +310,7 @@ func (m *monitor) serveJob(w http.ResponseWriter, _ *http.Request) {
 	for _, o := range jm.Operators {
 		t := o.Totals()
 		oj := operatorJSON{Name: o.Name, Kind: o.Kind, Parallelism: o.Parallelism, Inputs: o.Inputs,
-			RecordsIn: t.RecordsIn, RecordsOut: t.RecordsOut, RatePerSec: math.Round(rates[o.Name])}
+			RecordsIn: t.RecordsIn, RecordsOut: t.RecordsOut, Bytes: t.Bytes, RatePerSec: math.Round(rates[o.Name])}
 		if oj.Inputs == nil {
 			oj.Inputs = []stream.EdgeInfo{}
 		}

@@ -142,7 +142,7 @@ func TestHTTPWhileRunning(t *testing.T) {
 			!strings.Contains(body, `riffle_checkpoint_last_epoch{job="upper"} 0`)
 	}, 10*time.Second, 10*time.Millisecond)
 	_, body := get("/metrics")
-	for _, fam := range []string{"riffle_records_out_total", "riffle_checkpoints_committed_total", "riffle_checkpoint_last_duration_seconds", "riffle_state_bytes", "riffle_job_running{job=\"upper\"} 1"} {
+	for _, fam := range []string{"riffle_records_out_total", `riffle_bytes_total{job="upper",operator="in",subtask="0"} 290`, `riffle_bytes_total{job="upper",operator="out",subtask="0"} 290`, "riffle_checkpoints_committed_total", "riffle_checkpoint_last_duration_seconds", "riffle_state_bytes", "riffle_job_running{job=\"upper\"} 1"} {
 		assert.Contains(t, body, fam)
 	}
 	code, body := get("/healthz")
