@@ -309,13 +309,21 @@ func (t *Txn) Send(ctx context.Context, msgs ...*Message) error {
 // sent, and advances group's offsets (may be empty), atomically: one op record. After a
 // crash, the transaction is either wholly committed with its offsets or not at all.
 func (t *Txn) Commit(ctx context.Context, group string, offsets map[QueueRef]int64) error {
-	return t.end(ctx, opCommit, group, offsets)
+	return t.end(ctx, opCommit, DurabilityDefault, group, offsets)
+}
+
+// CommitWith is Commit with the commit record's durability given: Sync returns once the
+// commit (and every half message before it) is fsynced.
+func (t *Txn) CommitWith(ctx context.Context, d Durability, group string, offsets map[QueueRef]int64) error {
+	return t.end(ctx, opCommit, d, group, offsets)
 }
 
 // Abort discards the transaction's messages.
-func (t *Txn) Abort(ctx context.Context) error { return t.end(ctx, opAbort, "", nil) }
+func (t *Txn) Abort(ctx context.Context) error {
+	return t.end(ctx, opAbort, DurabilityDefault, "", nil)
+}
 
-func (t *Txn) end(ctx context.Context, op byte, group string, offsets map[QueueRef]int64) error {
+func (t *Txn) end(ctx context.Context, op byte, d Durability, group string, offsets map[QueueRef]int64) error {
 	if t.done {
 		return ErrTxnDone
 	}
@@ -335,7 +343,7 @@ func (t *Txn) end(ctx context.Context, op byte, group string, offsets map[QueueR
 	}
 	rec := &record.Record{Type: record.TypeTxnOp, Topic: []byte(OpTopic),
 		Body: encodeOp(txnOp{op: op, reason: reasonProducer, id: t.id, count: uint32(t.sent), group: group, offsets: offsets})}
-	err := l.submit(ctx, sysRequest(rec, DurabilityDefault))
+	err := l.submit(ctx, sysRequest(rec, d))
 	if err == nil {
 		t.done = true
 	}

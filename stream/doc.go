@@ -82,7 +82,8 @@
 //     later ones: Flink's TwoPhaseCommitSinkFunction). Any other sink is at-least-once:
 //     records after the last checkpoint are written again after a crash;
 //   - operators: keyed state only (package state); fields of an operator struct are not
-//     checkpointed. Operator names name their state: keep them stable across versions.
+//     checkpointed. Operator names name their state, and sink names their pre-commit
+//     handles: keep both stable across versions of a job.
 //
 // The parallelism may change between runs (state moves by key group); MaxParallelism
 // may not. RestartStrategy restarts a failed run from its last checkpoint.

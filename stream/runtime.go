@@ -1373,7 +1373,7 @@ func (s *sourceLoop[T]) run() error {
 					return env.err
 				}
 			}
-			if errors.Is(err, io.EOF) {
+			if err == io.EOF { // only a bare io.EOF ends a split: a wrapped one is an error (a truncated record, say)
 				w.done = true
 				live--
 			} else if err != nil {

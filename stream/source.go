@@ -20,8 +20,9 @@ type Source[T any] interface {
 // SplitReader reads one split. It is used from one goroutine.
 type SplitReader[T any] interface {
 	// Read fills buf with the next records without blocking and returns how many: 0 when
-	// none is available now. At the end of a bounded split it returns io.EOF (possibly
-	// with n > 0). Records may carry their event time in Timestamp.
+	// none is available now. At the end of a bounded split it returns io.EOF itself
+	// (possibly with n > 0); any other error, even one wrapping io.EOF (a truncated
+	// record), fails the job with the split's position. Records may carry their event time in Timestamp.
 	Read(buf []Record[T]) (n int, err error)
 	// Offset is the position of the next record in the split (records are numbered
 	// contiguously): it locates records in error messages, and checkpoints store it.
