@@ -18,8 +18,8 @@ import (
 
 	logconn "github.com/riffle-streams/riffle/connectors/log"
 	"github.com/riffle-streams/riffle/connectors/nexmark"
-	rlog "github.com/riffle-streams/riffle/log"
 	nexq "github.com/riffle-streams/riffle/examples/nexmark"
+	rlog "github.com/riffle-streams/riffle/log"
 	"github.com/riffle-streams/riffle/stream"
 )
 
