@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	logconn "github.com/riffle-streams/riffle/connectors/log"
@@ -62,6 +63,12 @@ type Options struct {
 	Logger             *slog.Logger
 	// Restart restarts the job after a failure inside it.
 	Restart stream.RestartStrategy
+
+	// Tests: failAt is called with the number of records counted so far (by all
+	// subtasks, this run) and fails the record if it returns an error; maxParallelism
+	// overrides the job's.
+	failAt         func(n int64) error
+	maxParallelism int
 }
 
 // ParseLine reads a message of the input topic.
@@ -85,7 +92,10 @@ func Encode(r stream.Record[Count]) (*rlog.Message, error) {
 }
 
 // counter keeps one count per key in keyed state.
-type counter struct{ count state.ValueState[int64] }
+type counter struct {
+	count  state.ValueState[int64]
+	failAt func() error // tests
+}
 
 func (c *counter) Open(ctx stream.Context) (err error) {
 	c.count, err = state.NewValue(ctx.State(), state.Desc[int64]{Name: "count"})
@@ -93,6 +103,11 @@ func (c *counter) Open(ctx stream.Context) (err error) {
 }
 
 func (c *counter) ProcessElement(_ operators.ProcessContext, key string, r stream.Record[Line], out stream.Output[Count]) error {
+	if c.failAt != nil {
+		if err := c.failAt(); err != nil {
+			return err
+		}
+	}
 	n, _, err := c.count.Value()
 	if err != nil {
 		return err
@@ -115,14 +130,19 @@ func Job(o Options) (*stream.Job, error) {
 	if o.Log == nil || o.Input == "" || o.Output == "" {
 		return nil, errors.New("runcount: Log, Input and Output are required")
 	}
-	jo := stream.JobOptions{Parallelism: max(o.Parallelism, 1), Logger: o.Logger, Restart: o.Restart}
+	jo := stream.JobOptions{Parallelism: max(o.Parallelism, 1), Logger: o.Logger, Restart: o.Restart, MaxParallelism: o.maxParallelism}
 	if o.StateDir != "" {
 		jo.Checkpoints = &stream.Checkpointing{Log: o.Log, StateDir: o.StateDir, Interval: o.CheckpointInterval}
 	}
-	return build(o.Log, o.Input, o.Output, o.Bounded, jo)
+	var failAt func() error
+	if o.failAt != nil {
+		var n atomic.Int64
+		failAt = func() error { return o.failAt(n.Add(1)) }
+	}
+	return build(o.Log, o.Input, o.Output, o.Bounded, jo, failAt)
 }
 
-func build(l *rlog.Log, input, output string, bounded bool, jo stream.JobOptions) (*stream.Job, error) {
+func build(l *rlog.Log, input, output string, bounded bool, jo stream.JobOptions, failAt func() error) (*stream.Job, error) {
 	in, err := l.Topic(input)
 	if err != nil {
 		return nil, fmt.Errorf("runcount: input: %w", err)
@@ -132,7 +152,7 @@ func build(l *rlog.Log, input, output string, bounded bool, jo stream.JobOptions
 		&logconn.Source[Line]{Log: l, Topic: input, Start: logconn.Earliest, Bounded: bounded, Decode: ParseLine},
 		stream.WatermarkStrategy[Line]{NoWatermarks: true})
 	byKey := stream.KeyBy(lines, func(l Line) string { return l.Key })
-	counts := operators.KeyedProcess(byKey, "count", func() operators.ProcessFunction[string, Line, Count] { return &counter{} })
+	counts := operators.KeyedProcess(byKey, "count", func() operators.ProcessFunction[string, Line, Count] { return &counter{failAt: failAt} })
 	counts.To("output", &logconn.Sink[Count]{Log: l, Topic: output, Queues: len(in.Queues), Encode: Encode})
 	return job, nil
 }
@@ -157,7 +177,7 @@ exactly the bodies KEY<TAB>1 ... KEY<TAB>n in order.`,
 			if input == "" || output == "" {
 				return nil, &runner.UsageError{Msg: "--input and --output are required"}
 			}
-			return build(c.Log, input, output, c.Bounded, c.Options)
+			return build(c.Log, input, output, c.Bounded, c.Options, nil)
 		},
 	}
 }

@@ -21,7 +21,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	rlog "github.com/riffle-streams/riffle/log"
@@ -206,7 +208,11 @@ func (j *Journal) openStore(ctx context.Context, cfg Config) error {
 		committed = j.last.Epoch
 	}
 	_, statErr := os.Stat(cfg.StateDir)
-	store, err := state.OpenStore(cfg.StateDir, cfg.Store)
+	store, err := j.openLocked(ctx, cfg)
+	if isLocked(err) {
+		return fmt.Errorf("checkpoint: the state directory %s is in use by another run of job %q (it still holds Badger's lock after %s; that run was fenced and cannot commit any more): %w",
+			cfg.StateDir, cfg.Job, lockWait, err)
+	}
 	var applied state.Applied
 	if err == nil {
 		if applied, err = store.Applied(); err == nil && applied.Epoch > committed {
@@ -236,6 +242,36 @@ func (j *Journal) openStore(ctx context.Context, cfg Config) error {
 		return err
 	}
 	return nil
+}
+
+// lockWait is how long Open waits for an older run of the job in this process to let go
+// of the Badger directory: fenced by Open, its next commit fails and it closes.
+const lockWait = 10 * time.Second
+
+// openLocked opens the store, waiting up to lockWait while another run holds its lock.
+func (j *Journal) openLocked(ctx context.Context, cfg Config) (*state.Store, error) {
+	deadline := time.Now().Add(lockWait)
+	logged := false
+	for {
+		store, err := state.OpenStore(cfg.StateDir, cfg.Store)
+		if !isLocked(err) || time.Now().After(deadline) {
+			return store, err
+		}
+		if !logged {
+			j.logger.Info("waiting for the state directory: another run of the job holds it (it was just fenced and will stop)", "dir", cfg.StateDir)
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// isLocked reports Badger's error for a directory another open DB holds.
+func isLocked(err error) bool {
+	return err != nil && (errors.Is(err, syscall.EWOULDBLOCK) || strings.Contains(err.Error(), "Cannot acquire directory lock"))
 }
 
 // replay applies the changelog after the store's applied position: every record there
