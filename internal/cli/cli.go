@@ -49,6 +49,7 @@ func root() *command {
 		subs: []*command{
 			demoCommand(),
 			runCommand(),
+			registryCommand(),
 			logCommand(),
 			nexmarkCommand(),
 			avroCommand(),

@@ -31,6 +31,7 @@ import (
 	"sync"
 	"time"
 
+	schemareg "github.com/riffle-streams/riffle/connectors/registry"
 	rlog "github.com/riffle-streams/riffle/log"
 	"github.com/riffle-streams/riffle/stream"
 )
@@ -107,6 +108,7 @@ type Flags struct {
 	CheckpointInterval time.Duration
 	Bounded            bool
 	HTTP               string
+	Registry           bool   // serve the log's schema registry under /registry/ on HTTP
 	Progress           string // auto, line, log, off
 }
 
@@ -117,6 +119,7 @@ func (f *Flags) Define(fs *flag.FlagSet) {
 	fs.DurationVar(&f.CheckpointInterval, "checkpoint-interval", time.Second, "time between checkpoints")
 	fs.BoolVar(&f.Bounded, "bounded", false, "stop after the input present when the job starts (then commit and exit 0)")
 	fs.StringVar(&f.HTTP, "http", "", "serve /metrics, /healthz and /api/job on this address (e.g. :8080)")
+	fs.BoolVar(&f.Registry, "registry", false, "with --http: also serve the schema registry stored in the log (topic _schemas) under /registry/")
 	fs.StringVar(&f.Progress, "progress", "auto", "progress report: auto (a line on a terminal, else log lines), line, log, off")
 }
 
@@ -129,6 +132,9 @@ func (f *Flags) Validate() error {
 		return &UsageError{"--parallelism must be at least 1"}
 	case f.CheckpointInterval <= 0:
 		return &UsageError{"--checkpoint-interval must be positive"}
+	}
+	if f.Registry && f.HTTP == "" {
+		return &UsageError{"--registry needs --http"}
 	}
 	switch f.Progress {
 	case "auto", "line", "log", "off":
@@ -174,7 +180,20 @@ func Run(ctx context.Context, j Job, f Flags, stderr io.Writer, logger *slog.Log
 		if err != nil {
 			return fmt.Errorf("--http %s: %w", f.HTTP, err)
 		}
-		srv := &http.Server{Handler: mon.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		h := mon.Handler()
+		if f.Registry {
+			reg, err := schemareg.Open(ctx, schemareg.Options{Log: l, Logger: logger})
+			if err != nil {
+				return fmt.Errorf("--registry: %w", err)
+			}
+			defer reg.Close()
+			go reg.Run(ctx)
+			mux := http.NewServeMux()
+			mux.Handle("/registry/", http.StripPrefix("/registry", reg.Handler()))
+			mux.Handle("/", h)
+			h = mux
+		}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 		go srv.Serve(ln)
 		defer srv.Close()
 		addr = ln.Addr().String()

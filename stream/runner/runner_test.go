@@ -162,5 +162,25 @@ func TestHTTPWhileRunning(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done)
 	assert.Contains(t, stderr.String(), "upper: stopped after")
+
+	// --registry serves the schema registry stored in the log beside the metrics.
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		done <- Run(ctx, j, Flags{Data: dir, Parallelism: 1, CheckpointInterval: time.Second, HTTP: "127.0.0.1:0", Registry: true, Progress: "off"},
+			&stderr, nil, func(a string) { addr <- a })
+	}()
+	base = "http://" + <-addr
+	resp, err := http.Post(base+"/registry/subjects/s-value/versions", "application/vnd.schemaregistry.v1+json",
+		strings.NewReader(`{"schema":"{\"type\":\"string\"}"}`))
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode, string(b))
+	assert.Contains(t, string(b), `"id"`)
+	code, _ = get("/healthz")
+	assert.Equal(t, 200, code)
+	cancel()
+	require.NoError(t, <-done)
 	assert.Len(t, outputs(t, dir), 50)
 }
