@@ -246,7 +246,12 @@ func (s *Store) Backup(w io.Writer) error {
 	if s.mu.closed {
 		return ErrStoreClosed
 	}
-	_, err := s.db.Backup(w, 0)
+	// One producer goroutine instead of Badger's default 8: a snapshot is background
+	// work, and each producer buffers megabytes.
+	st := s.db.NewStream()
+	st.LogPrefix = "state snapshot"
+	st.NumGo = 1
+	_, err := st.Backup(w, 0)
 	return err
 }
 

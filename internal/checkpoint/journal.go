@@ -104,7 +104,8 @@ type Journal struct {
 
 	snapDir   string
 	snapBytes int64
-	sinceSnap int64 // changelog bytes since the last snapshot
+	sinceSnap    int64 // changelog bytes since the last snapshot
+	lastSnapSize int64 // the last snapshot's size
 
 	mu   sync.Mutex
 	txns map[uint64]*epochTxn

@@ -77,10 +77,12 @@ func (j *Journal) holdChangelog() error {
 }
 
 // maybeSnapshot takes a snapshot after epoch a was applied, when enough changelog was
-// written since the last one. It runs on the committing goroutine, between two epochs'
-// applies, so the backup is exactly the store at a.
+// written since the last one: SnapshotBytes, and at least as much as the last snapshot
+// weighed (so that snapshots of a large state cost time linear in the changelog, not
+// quadratic). It runs on the committing goroutine, between two epochs' applies, so the
+// backup is exactly the store at a.
 func (j *Journal) maybeSnapshot(a state.Applied) {
-	if j.snapBytes <= 0 || j.sinceSnap < j.snapBytes {
+	if j.snapBytes <= 0 || j.sinceSnap < max(j.snapBytes, j.lastSnapSize) {
 		return
 	}
 	start := time.Now()
@@ -89,7 +91,7 @@ func (j *Journal) maybeSnapshot(a state.Applied) {
 		j.logger.Warn("state snapshot failed; the changelog is kept until one succeeds", "epoch", a.Epoch, "err", err)
 		return
 	}
-	j.sinceSnap = 0
+	j.sinceSnap, j.lastSnapSize = 0, size
 	snaps := listSnapshots(j.snapDir)
 	for _, s := range snaps[min(len(snaps), keepSnapshots):] {
 		os.Remove(s.path)
