@@ -102,8 +102,8 @@ type Journal struct {
 	logger *slog.Logger
 	last   *Meta // the last committed epoch (nil: none yet)
 
-	snapDir   string
-	snapBytes int64
+	snapDir      string
+	snapBytes    int64
 	sinceSnap    int64 // changelog bytes since the last snapshot
 	lastSnapSize int64 // the last snapshot's size
 
