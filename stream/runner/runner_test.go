@@ -178,8 +178,8 @@ func TestHTTPWhileRunning(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, 200, resp.StatusCode, string(b))
 	assert.Contains(t, string(b), `"id"`)
-	code, _ = get("/healthz")
-	assert.Equal(t, 200, code)
+	// Healthy once the run started (503 "not running" before).
+	require.Eventually(t, func() bool { code, _ := get("/healthz"); return code == 200 }, 10*time.Second, 10*time.Millisecond)
 	cancel()
 	require.NoError(t, <-done)
 	assert.Len(t, outputs(t, dir), 50)
