@@ -108,12 +108,12 @@ func TestEventTimersAcrossRestarts(t *testing.T) {
 	require.Eventually(t, func() bool {
 		for _, o := range j.Metrics().Operators {
 			if o.Name == "proc" {
-				return o.Totals().RecordsIn == 200
+				// Everything read, and the watermark past 20 s: the first timers fired.
+				return o.Totals().RecordsIn == 200 && o.Totals().Watermark >= 20_000
 			}
 		}
 		return false
 	}, 10*time.Second, 5*time.Millisecond)
-	time.Sleep(50 * time.Millisecond) // let the watermark reach the operator
 	cancel()
 	require.ErrorIs(t, <-done, context.Canceled)
 	first := r.output()
