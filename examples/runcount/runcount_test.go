@@ -162,9 +162,10 @@ func TestZombieFenced(t *testing.T) {
 	f.produce(500)
 	old := f.options(1)
 	old.Bounded = false
-	block := make(chan struct{})
+	block, reached := make(chan struct{}), make(chan struct{})
 	old.failAt = func(n int64) error {
 		if n == 100 {
+			close(reached)
 			<-block // the old run stalls mid-epoch
 		}
 		return nil
@@ -173,7 +174,7 @@ func TestZombieFenced(t *testing.T) {
 	require.NoError(t, err)
 	oldDone := make(chan error, 1)
 	go func() { oldDone <- j.Run(context.Background()) }()
-	time.Sleep(50 * time.Millisecond)
+	<-reached
 
 	// The new run fences the old one, then waits for it to let go of the state.
 	newDone := make(chan error, 1)
