@@ -233,10 +233,11 @@
 // more is delivered by several records, each taking the newest of those left (the head
 // of the tick's list), and the cursor passes the tick with the last. When nothing is due
 // the cursor advances without a record, so replay, starting from the checkpoint's cursor,
-// can place the timers written since on other ticks (parked, when further than the wheel
-// reaches from that older cursor); replaying a fire record therefore takes every timer up
-// to its last tick (and of the tick after it) and inserts again the ones it does not
-// list. An opened log delivers everything overdue at once; a goroutine then fires at
+// would place the timers written since on other ticks than the running log did, and a
+// fire record replayed against such lists would not find the timers it names. Replay
+// therefore does not retrace the lists: it notes the timers written or rolled since the
+// checkpoint and those fired or cancelled since, and at its end drops them from the
+// checkpoint's lists and inserts the pending ones relative to the final cursor. An opened log delivers everything overdue at once; a goroutine then fires at
 // every tick boundary of the clock. CancelDelayed(topic, key) cancels the pending delayed
 // messages of that key appended before it. A pending timer keeps its segment from
 // retention. A checkpoint writes the slots before the checkpoint file: slots ahead of the

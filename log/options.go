@@ -101,6 +101,9 @@ type Options struct {
 	// manualTimers turns off the timer goroutine (in-package tests fire explicitly: a
 	// mock clock sleeps for every tick it fires).
 	manualTimers bool
+	// fireLimit, if positive, replaces maxFireTimers for this log (in-package tests
+	// split ticks cheaply with it).
+	fireLimit int
 }
 
 const (

@@ -159,6 +159,11 @@ func (l *Log) recover() error {
 	if err != nil {
 		return err
 	}
+	if !rebuildWheel {
+		if err := l.wheel.settleReplay(); err != nil {
+			return fmt.Errorf("log: place replayed timers: %w", err)
+		}
+	}
 	for _, t := range l.openTxns {
 		if t.snapCount != 0 && t.snapCount > len(t.halves) {
 			l.problem("open transaction %s had %d messages at the checkpoint, %d were found", t.id, t.snapCount, len(t.halves))

@@ -1,6 +1,7 @@
 package log
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -57,8 +58,12 @@ type wheel struct {
 	pending   int64
 	bySeg     map[int64]int64 // segment base -> pending timers whose record is in it
 	cancels   map[uint64][]timerCancel
-	lastLag   int64 // ms between the due time and the firing, of the last firing
-	lastFire  int64 // store time of the last fire record
+	// Recovery's replay (see settleReplay): timers written or rolled since the
+	// checkpoint, by position, and timers fired or cancelled since.
+	replayMoved map[int64]wentry
+	replayGone  map[int64]bool
+	lastLag     int64 // ms between the due time and the firing, of the last firing
+	lastFire    int64 // store time of the last fire record
 }
 
 type wslot struct {
@@ -97,7 +102,8 @@ func openWheel(dir string, precision time.Duration, maxDelay time.Duration) (*wh
 		n = maxTimerSlots
 	}
 	w := &wheel{dir: dir, precision: p, n: n, slots: make([]wslot, n), dirty: make([]uint64, (n+63)/64),
-		bySeg: map[int64]int64{}, cancels: map[uint64][]timerCancel{}}
+		bySeg: map[int64]int64{}, cancels: map[uint64][]timerCancel{},
+		replayMoved: map[int64]wentry{}, replayGone: map[int64]bool{}}
 	var err error
 	if w.slotsFile, err = os.OpenFile(filepath.Join(dir, "slots"), os.O_RDWR|os.O_CREATE, 0o644); err != nil {
 		return nil, err
@@ -171,6 +177,7 @@ func (w *wheel) reset() error {
 	w.logLen, w.pending, w.cursor = 0, 0, 0
 	w.bySeg = map[int64]int64{}
 	w.cancels = map[uint64][]timerCancel{}
+	w.replayMoved, w.replayGone = map[int64]wentry{}, map[int64]bool{}
 	return w.logFile.Truncate(0)
 }
 
@@ -319,26 +326,59 @@ func (w *wheel) clear(from, to int64) {
 	})
 }
 
-// take empties the slots of ticks (from, to] and returns their timers, each slot's in
-// the order they arrived (inserted again in that order, they keep it).
-func (w *wheel) take(from, to int64) ([]wentry, error) {
-	var out []wentry
-	err := w.busySlots(from, to, func(s int64) error {
-		start := len(out)
-		for ref := w.slots[s].head; ref != 0; {
+// settleReplay places the timers recovery's replay kept apart; the scan calls it at its
+// end.
+//
+// Replay starts from the checkpoint's wheel and cursor, but the running log placed its
+// timers relative to a cursor that also moved without a record when nothing was due, and
+// a kill between writing the slots and the checkpoint file leaves lists taken back to the
+// checkpoint: a replayed timer does not land where the running log had put it, and a
+// fire record replayed against such lists does not find the timers it names where it
+// took them. So replay does not retrace the lists. It only notes the timers written or
+// rolled since the checkpoint (replayMoved: their latest entry) and those fired or
+// cancelled since (replayGone). Here every list drops those, a list still ahead of the
+// cursor keeps the rest in place, and the noted timers, with those of lists the cursor
+// has passed, are inserted relative to the final cursor, oldest record first. Each
+// pending timer is then in the wheel exactly once.
+func (w *wheel) settleReplay() error {
+	var place []wentry
+	for s := range w.n {
+		sl := &w.slots[s]
+		if sl.head == 0 {
+			continue
+		}
+		var kept []wentry
+		dropped := false
+		for ref := sl.head; ref != 0; {
 			e, err := w.entryAt(ref)
 			if err != nil {
 				return err
 			}
-			out = append(out, e)
 			ref = e.prev
+			if _, moved := w.replayMoved[e.pos]; moved || w.replayGone[e.pos] {
+				dropped = true
+				continue
+			}
+			kept = append(kept, e)
 		}
-		slices.Reverse(out[start:])
-		w.slots[s].head = 0
+		if !dropped && sl.tick > w.cursor && sl.tick <= w.cursor+w.n-1 {
+			continue
+		}
+		sl.head = 0
 		w.markDirty(s)
-		return nil
-	})
-	return out, err
+		place = append(place, kept...)
+	}
+	for _, e := range w.replayMoved {
+		place = append(place, e)
+	}
+	slices.SortFunc(place, func(a, b wentry) int { return cmp.Compare(a.pos, b.pos) })
+	for _, e := range place {
+		if err := w.insert(e); err != nil {
+			return err
+		}
+	}
+	w.replayMoved, w.replayGone = map[int64]wentry{}, map[int64]bool{}
+	return nil
 }
 
 func (w *wheel) markDirty(s int64) { w.dirty[s/64] |= 1 << (s % 64) }
@@ -482,7 +522,11 @@ func (l *Log) prepareFire(r *record.Record) (timerOp, error) {
 	if err != nil {
 		return timerOp{}, err
 	}
-	entries, last, cut, err := w.due(o.to, maxFireTimers)
+	limit := maxFireTimers
+	if l.opts.fireLimit > 0 {
+		limit = l.opts.fireLimit
+	}
+	entries, last, cut, err := w.due(o.to, limit)
 	if err != nil {
 		return timerOp{}, err
 	}
@@ -551,7 +595,10 @@ func (l *Log) timerCancelled(rec *record.Record, e wentry) bool {
 // stageTimer inserts a written timer record into the wheel.
 func (l *Log) stageTimer(pos int64, size int, deliver int64, key []byte) error {
 	w := l.wheel
-	if err := w.insert(wentry{pos: pos, size: int32(size), deliver: deliver, keyHash: keyHashOf(key)}); err != nil {
+	e := wentry{pos: pos, size: int32(size), deliver: deliver, keyHash: keyHashOf(key)}
+	if l.replaying {
+		w.replayMoved[pos] = e
+	} else if err := w.insert(e); err != nil {
 		return err
 	}
 	w.pending++
@@ -589,63 +636,47 @@ func (l *Log) stageTimerOp(o timerOp, pos, storeTime int64) error {
 	for _, p := range o.cancelled {
 		drop(p)
 	}
-	listed := make(map[int64]bool, len(o.fired)+len(o.rolled)+len(o.cancelled))
-	for _, f := range o.fired {
-		listed[f.pos] = true
-	}
-	for _, e := range o.rolled {
-		listed[e.pos] = true
-	}
-	for _, p := range o.cancelled {
-		listed[p] = true
-	}
-	var strays []wentry
-	found := 0
-	keep := func(taken []wentry) {
-		for _, e := range taken {
-			if listed[e.pos] {
-				found++
-			} else {
-				strays = append(strays, e)
+	if l.replaying {
+		// Replay does not retrace the wheel's lists: it keeps the pending timers it
+		// writes or moves apart and places them once, at its end (settleReplay).
+		for _, f := range o.fired {
+			w.replayGone[f.pos] = true
+			delete(w.replayMoved, f.pos)
+		}
+		for _, p := range o.cancelled {
+			w.replayGone[p] = true
+			delete(w.replayMoved, p)
+		}
+		for _, e := range o.rolled {
+			w.replayMoved[e.pos] = e
+		}
+		if o.to > w.cursor {
+			w.cursor = o.to
+		}
+	} else {
+		listed := make(map[int64]bool, len(o.fired)+len(o.rolled)+len(o.cancelled))
+		for _, f := range o.fired {
+			listed[f.pos] = true
+		}
+		for _, e := range o.rolled {
+			listed[e.pos] = true
+		}
+		for _, p := range o.cancelled {
+			listed[p] = true
+		}
+		// A record that cut a tick (more timers than maxFireTimers) lists the newest of
+		// its timers: the head of the list of the tick after the record's last.
+		if _, err := w.popListed(o.to+1, listed); err != nil {
+			return err
+		}
+		w.clear(o.from, o.to)
+		if o.to > w.cursor {
+			w.cursor = o.to
+		}
+		for _, e := range o.rolled {
+			if err := w.insert(e); err != nil {
+				return err
 			}
-		}
-	}
-	// Replay places timers relative to the cursor of the checkpoint, plus the fire records
-	// replayed so far. The cursor also moves without a record when nothing is due, so the
-	// replay's cursor can be behind the one a timer met when it was written, and the timer
-	// lands on another tick: one nearer than its due tick, where it is parked when that is
-	// beyond the wheel's span from the replay's cursor (always, for a new log's cursor 0).
-	// A fire record covers the ticks from the cursor it found, so the replayed cursor would
-	// pass over such a timer: it would never fire. Replay therefore takes every timer up
-	// to the record's last tick and inserts again the ones the record does not account for.
-	if l.replaying && w.cursor < o.to {
-		taken, err := w.take(w.cursor, o.to)
-		if err != nil {
-			return err
-		}
-		keep(taken)
-	}
-	// A record that cut a tick (more timers than maxFireTimers) lists the newest of its
-	// timers: the head of the list of the tick after the record's last.
-	n, err := w.popListed(o.to+1, listed)
-	if err != nil {
-		return err
-	}
-	if found += n; l.replaying && found < len(listed) {
-		// Replay placed some elsewhere in that list: take the tick whole.
-		taken, err := w.take(o.to, o.to+1)
-		if err != nil {
-			return err
-		}
-		keep(taken)
-	}
-	w.clear(o.from, o.to)
-	if o.to > w.cursor {
-		w.cursor = o.to
-	}
-	for _, e := range append(o.rolled, strays...) {
-		if err := w.insert(e); err != nil {
-			return err
 		}
 	}
 	if len(o.fired) > 0 {
