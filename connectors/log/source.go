@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	rlog "github.com/riffle-streams/riffle/log"
@@ -41,8 +42,11 @@ type Source[T any] struct {
 	// queue and offset, unless DeadLetter is set.
 	Decode func(m *rlog.Message) (T, error)
 	// DeadLetter, when set, receives messages Decode rejects (with the error in property
-	// "riffle.error"), appended to this topic (created with one queue if missing),
-	// instead of failing the job. Nothing is skipped silently.
+	// "riffle.error" and the message's position, TOPIC/QUEUE@OFFSET, in
+	// "riffle.source"), appended to this topic (created with one queue if missing),
+	// instead of failing the job. Nothing is skipped silently. A message is dead-lettered
+	// once: after a checkpointed job restores its position, the messages it reads again
+	// that the run before it dead-lettered are not appended a second time.
 	DeadLetter string
 	// Offsets, when set, overrides the start offset of queues it has (restoring from a
 	// checkpoint).
@@ -89,7 +93,7 @@ func (s *Source[T]) Open(ctx context.Context, split string) (stream.SplitReader[
 	if o, ok := s.Offsets[q]; ok {
 		off = o
 	}
-	r := &reader[T]{src: s, queue: q, next: off, end: -1}
+	r := &reader[T]{src: s, queue: q, next: off, end: -1, restored: -1}
 	if s.Bounded {
 		r.end = hi
 	}
@@ -107,6 +111,12 @@ type reader[T any] struct {
 	next  int64
 	end   int64 // -1: unbounded
 	bytes atomic.Int64
+
+	// restored is the offset SeekTo restored, -1 if none: messages from there on may have
+	// been dead-lettered by an earlier run. lettered holds their offsets, read from the
+	// dead-letter topic when the first rejected message after a restore comes.
+	restored int64
+	lettered map[int64]bool
 }
 
 func (r *reader[T]) Read(buf []stream.Record[T]) (int, error) {
@@ -153,12 +163,58 @@ func (r *reader[T]) Read(buf []stream.Record[T]) (int, error) {
 }
 
 func (r *reader[T]) deadLetter(m *rlog.Message, cause error) error {
-	props := map[string]string{"riffle.error": cause.Error(), "riffle.source": fmt.Sprintf("%s/%d@%d", m.Topic, m.Queue, m.Offset)}
+	if r.restored >= 0 && m.Offset >= r.restored {
+		if r.lettered == nil {
+			var err error
+			if r.lettered, err = r.letteredSince(r.restored); err != nil {
+				return err
+			}
+		}
+		if r.lettered[m.Offset] {
+			return nil // dead-lettered by the run before the restore
+		}
+	}
+	props := make(map[string]string, len(m.Properties)+2)
 	for k, v := range m.Properties {
 		props[k] = v
 	}
+	props["riffle.error"], props["riffle.source"] = cause.Error(), r.position(m.Offset)
 	return r.src.Log.Append(context.Background(), &rlog.Message{Topic: r.src.DeadLetter, Queue: 0, Key: m.Key, Tags: m.Tags,
 		Properties: props, Body: m.Body, Timestamp: m.Timestamp})
+}
+
+// position is how property riffle.source names a message of this reader's queue.
+func (r *reader[T]) position(offset int64) string {
+	return fmt.Sprintf("%s/%d@%d", r.src.Topic, r.queue, offset)
+}
+
+// letteredSince returns the offsets from from on of this reader's queue that the
+// dead-letter topic holds, by reading it whole: dead letters are expected to be few.
+func (r *reader[T]) letteredSince(from int64) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	prefix := fmt.Sprintf("%s/%d@", r.src.Topic, r.queue)
+	lo, hi, err := r.src.Log.QueueBounds(r.src.DeadLetter, 0)
+	if err != nil {
+		return nil, fmt.Errorf("logconn: read dead-letter topic %s: %w", r.src.DeadLetter, err)
+	}
+	for off := lo; off < hi; {
+		f, err := r.src.Log.Read(context.Background(), r.src.DeadLetter, 0, off, rlog.ReadOptions{Max: 1024})
+		if err != nil {
+			return nil, fmt.Errorf("logconn: read dead-letter topic %s at %d: %w", r.src.DeadLetter, off, err)
+		}
+		for _, m := range f.Messages {
+			if rest, ok := strings.CutPrefix(m.Properties["riffle.source"], prefix); ok {
+				if o, err := strconv.ParseInt(rest, 10, 64); err == nil && o >= from {
+					out[o] = true
+				}
+			}
+		}
+		if f.Next <= off {
+			break
+		}
+		off = f.Next
+	}
+	return out, nil
 }
 
 func (r *reader[T]) Offset() int64 { return r.next }
@@ -191,7 +247,7 @@ func (r *reader[T]) SeekTo(offset int64) error {
 	if offset < lo || offset > hi {
 		return fmt.Errorf("logconn: %s/%d: offset %d of the checkpoint is outside the queue's offsets [%d, %d]", r.src.Topic, r.queue, offset, lo, hi)
 	}
-	r.next = offset
+	r.next, r.restored, r.lettered = offset, offset, nil
 	return nil
 }
 

@@ -112,3 +112,58 @@ func TestUndecodableMessageFailsTheJobOrGoesToTheDeadLetterTopic(t *testing.T) {
 	assert.Contains(t, f.Messages[0].Properties["riffle.error"], "invalid syntax")
 	assert.Equal(t, "in/0@2", f.Messages[0].Properties["riffle.source"])
 }
+
+// A checkpointed job that restores its position reads again what the run before it
+// read after its last checkpoint: a rejected message among those is already in the
+// dead-letter topic and is not appended a second time; a new one is.
+func TestDeadLetterOnceAcrossRestores(t *testing.T) {
+	l := openLog(t)
+	ctx := context.Background()
+	require.NoError(t, l.CreateTopic(ctx, "in", 2))
+	for _, b := range []string{"1", "x", "3", "y"} {
+		require.NoError(t, l.Append(ctx, &rlog.Message{Topic: "in", Queue: 1, Body: []byte(b)}))
+	}
+	decode := func(m *rlog.Message) (int, error) { return strconv.Atoi(string(m.Body)) }
+	src := &logconn.Source[int]{Log: l, Topic: "in", Start: logconn.Earliest, Decode: decode, DeadLetter: "dlq"}
+	read := func(restore int64) []int {
+		t.Helper()
+		r, err := src.Open(ctx, "1")
+		require.NoError(t, err)
+		defer r.Close()
+		if restore >= 0 {
+			require.NoError(t, r.(stream.Seeker).SeekTo(restore))
+		}
+		buf := make([]stream.Record[int], 16)
+		n, err := r.Read(buf)
+		require.NoError(t, err)
+		var out []int
+		for _, rec := range buf[:n] {
+			out = append(out, rec.Value)
+		}
+		return out
+	}
+	letters := func() []string {
+		t.Helper()
+		f, err := l.Read(ctx, "dlq", 0, 0, rlog.ReadOptions{})
+		require.NoError(t, err)
+		var out []string
+		for _, m := range f.Messages {
+			out = append(out, string(m.Body)+" "+m.Properties["riffle.source"])
+		}
+		return out
+	}
+
+	assert.Equal(t, []int{1, 3}, read(-1))
+	assert.Equal(t, []string{"x in/1@1", "y in/1@3"}, letters())
+	// Restored at offset 1, and again at 0: x and y were dead-lettered already.
+	assert.Equal(t, []int{3}, read(1))
+	assert.Equal(t, []int{1, 3}, read(0))
+	assert.Equal(t, []string{"x in/1@1", "y in/1@3"}, letters())
+	// A message rejected for the first time after a restore is dead-lettered.
+	require.NoError(t, l.Append(ctx, &rlog.Message{Topic: "in", Queue: 1, Body: []byte("z")}))
+	assert.Equal(t, []int{3}, read(2))
+	assert.Equal(t, []string{"x in/1@1", "y in/1@3", "z in/1@4"}, letters())
+	// Without a restore (a job that is not checkpointed), every read dead-letters.
+	assert.Equal(t, []int{1, 3}, read(-1))
+	assert.Len(t, letters(), 6)
+}
