@@ -52,6 +52,20 @@ type RestartStrategy struct {
 	Delay       time.Duration
 }
 
+// CheckpointListener is implemented by a Source that wants to hear of committed
+// checkpoints. After an epoch commits (and its two-phase-commit sinks have committed),
+// the coordinator calls CheckpointCommitted with the position after the epoch of every
+// split of the source read so far, by split name. The Kafka source commits them to its
+// consumer group, so that the group's lag tools show the job's progress.
+//
+// It is a notification: the checkpoint already holds the positions the job resumes
+// from, so an error is logged and never fails the job, and a crash may skip a call.
+// It runs on the coordinator's goroutine, concurrently with the source's readers, and
+// should return promptly: the next epoch's commit waits for it.
+type CheckpointListener interface {
+	CheckpointCommitted(ctx context.Context, epoch uint64, positions map[string]int64) error
+}
+
 // Seeker is a SplitReader that can resume at an offset it reported: a checkpointed
 // job's sources must implement it.
 type Seeker interface {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -350,6 +351,7 @@ func (c *coordinator) commitComplete(ctx context.Context, final bool) error {
 				}
 			}
 		}
+		c.notifySources(ctx, meta)
 		c.mu.Lock()
 		c.mu.committed = e
 		now := time.Now()
@@ -363,6 +365,31 @@ func (c *coordinator) commitComplete(ctx context.Context, final bool) error {
 		c.mu.Unlock()
 		c.commits.Add(1)
 		c.logger.Debug("checkpoint committed", "epoch", e, "changes", len(p.changes), "took", time.Since(start))
+	}
+}
+
+// notifySources tells the sources that listen (CheckpointListener) the positions of
+// their splits in a committed epoch. Errors are logged: the checkpoint holds the
+// positions that count.
+func (c *coordinator) notifySources(ctx context.Context, meta *checkpoint.Meta) {
+	for _, n := range c.run.j.nodes {
+		if n.listener == nil {
+			continue
+		}
+		positions := map[string]int64{}
+		prefix := n.name + "/"
+		for k, v := range meta.Sources {
+			if split, ok := strings.CutPrefix(k, prefix); ok {
+				positions[split] = v.Offset
+			}
+		}
+		if len(positions) == 0 {
+			continue
+		}
+		if err := n.listener.CheckpointCommitted(ctx, meta.Epoch, positions); err != nil {
+			c.logger.Warn("a source could not take note of a committed checkpoint; the checkpoint itself is committed",
+				"source", n.name, "epoch", meta.Epoch, "err", err)
+		}
 	}
 }
 

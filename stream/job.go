@@ -138,6 +138,8 @@ type node struct {
 	// sides are the side outputs read from this node, by tag id.
 	sides map[string]*node
 	sink  any // a sink node's Sink
+	// listener is a source node's Source, when it is a CheckpointListener.
+	listener CheckpointListener
 }
 
 type nodeKind int

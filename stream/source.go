@@ -55,6 +55,9 @@ type WatermarkStrategy[T any] struct {
 // FromSource adds a source to the job.
 func FromSource[T any](j *Job, name string, src Source[T], ws WatermarkStrategy[T]) Stream[T] {
 	n := j.addNode(&node{name: j.uniqueName(name), kind: sourceNode})
+	if l, ok := src.(CheckpointListener); ok {
+		n.listener = l
+	}
 	n.newFanout = func() fanoutBuilder { return &fanout[T]{} }
 	n.makeSource = func(env *subtaskEnv, outs outputSet) (sourceRunner, error) {
 		return newSourceLoop(env, n, src, ws, outs.(*fanout[T]))
