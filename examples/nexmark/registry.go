@@ -2,7 +2,6 @@ package nexmark
 
 import (
 	"bufio"
-	"encoding/json"
 	"io"
 	"sort"
 	"sync"
@@ -73,7 +72,7 @@ func NewJSONLines(w io.Writer) *JSONLines {
 // Write appends v as a JSON line.
 func (j *JSONLines) Write(v any) error {
 	if j.sink != nil {
-		b, err := json.Marshal(v)
+		b, err := marshalJSON(v)
 		if err != nil {
 			return err
 		}
@@ -88,7 +87,7 @@ func (j *JSONLines) Write(v any) error {
 		j.mu.Unlock()
 		return nil
 	}
-	b, err := json.Marshal(v)
+	b, err := marshalJSON(v)
 	if err != nil {
 		return err
 	}
@@ -120,7 +119,7 @@ func WriteJSON[T any](s stream.Stream[T], out *JSONLines) {
 	if out.log != nil {
 		s.To("output", &logconn.Sink[T]{Log: out.log, Topic: out.topic, Queues: 1,
 			Encode: func(r stream.Record[T]) (*rlog.Message, error) {
-				b, err := json.Marshal(r.Value)
+				b, err := marshalJSON(r.Value)
 				return &rlog.Message{Queue: 0, Body: b}, err
 			}})
 		return
