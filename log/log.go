@@ -39,6 +39,7 @@ type Log struct {
 	groups      map[string]map[QueueRef]int64
 	producers   map[string]*producerState
 	openTxns    map[TxnID]*openTxn
+	txnSizeHint map[string]int // producer -> halves of its last ended transaction
 	doneTxns    map[TxnID]doneTxn
 	doneOrder   []TxnID
 	lateCommits map[int64]int64 // segment base -> latest commit position of its halves
@@ -115,6 +116,7 @@ func Open(dir string, opts Options) (*Log, error) {
 
 		producers:   map[string]*producerState{},
 		openTxns:    map[TxnID]*openTxn{},
+		txnSizeHint: map[string]int{},
 		doneTxns:    map[TxnID]doneTxn{},
 		lateCommits: map[int64]int64{},
 		checkers:    map[string]TxnChecker{},
