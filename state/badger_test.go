@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/benbjohnson/clock"
+	badger "github.com/dgraph-io/badger/v4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -787,4 +789,51 @@ func peakRSS() string {
 		}
 	}
 	return "peak RSS unknown"
+}
+
+// TestStoreReplaysLargerMemtables: memtable logs that a crash left behind, written with
+// a larger MemTableSize than this run's (the default was 16 MiB), are replayed (Badger
+// would exit the process on a memtable too small for them).
+func TestStoreReplaysLargerMemtables(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenStore(filepath.Join(dir, "before"), StoreOptions{MemTableSize: 16 << 20})
+	require.NoError(t, err)
+	defer s.Close()
+	wb := s.db.NewWriteBatch()
+	for i := 0; i < 140; i++ { // 14 MB: more than an 8 MiB memtable holds, not flushed yet
+		require.NoError(t, wb.Set([]byte(fmt.Sprintf("k%03d", i)), bytes.Repeat([]byte{byte(i)}, 100<<10)))
+	}
+	require.NoError(t, wb.Flush())
+	require.NoError(t, s.Sync())
+	// The crash: a copy of the directory as it is on disk, memtable logs included.
+	crashed := filepath.Join(dir, "crashed")
+	require.NoError(t, os.MkdirAll(crashed, 0o755))
+	des, err := os.ReadDir(filepath.Join(dir, "before"))
+	require.NoError(t, err)
+	mems := 0
+	for _, de := range des {
+		if de.Name() == "LOCK" {
+			continue
+		}
+		if strings.HasSuffix(de.Name(), ".mem") {
+			mems++
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "before", de.Name()))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(crashed, de.Name()), b, 0o644))
+	}
+	require.NotZero(t, mems, "the data is in a memtable log")
+
+	s2, err := OpenStore(crashed, StoreOptions{MemTableSize: 8 << 20})
+	require.NoError(t, err)
+	defer s2.Close()
+	require.NoError(t, s2.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get([]byte("k139"))
+		if err != nil {
+			return err
+		}
+		v, err := item.ValueCopy(nil)
+		assert.Equal(t, bytes.Repeat([]byte{139}, 100<<10), v)
+		return err
+	}))
 }

@@ -1,6 +1,8 @@
 package state
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -240,6 +242,7 @@ func (s *Store) Sync() error {
 }
 
 // Backup writes a consistent copy of the whole store (Badger's backup format) to w.
+// Store.Snapshot writes a smaller copy with less memory.
 func (s *Store) Backup(w io.Writer) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -255,14 +258,27 @@ func (s *Store) Backup(w io.Writer) error {
 	return err
 }
 
-// Load reads a Backup into the store, which should be empty.
+// loadPendingWrites bounds the batches a Load has in flight (each up to 15% of a
+// memtable, decoded); Badger's usual 256 let a 10 M-key backup load in 1.8 GB.
+const loadPendingWrites = 8
+
+// Load reads a snapshot (StoreSnapshot.WriteTo) or a Backup into the store, which
+// should be empty (a snapshot replaces whatever it holds). No backend may be in use.
 func (s *Store) Load(r io.Reader) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.mu.closed {
 		return ErrStoreClosed
 	}
-	return s.db.Load(r, 256)
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReaderSize(r, 64<<10)
+	}
+	if p, _ := br.Peek(len(snapshotMagic)); bytes.Equal(p, snapshotMagic) {
+		br.Discard(len(snapshotMagic))
+		return s.loadSnapshot(br)
+	}
+	return s.db.Load(br, loadPendingWrites)
 }
 
 // Size is the store's size on disk (LSM tree and value log), as Badger last measured it.

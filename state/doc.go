@@ -51,7 +51,8 @@
 // keeps them readable (reads: cache, frozen epochs newest first, Badger). Once the epoch
 // committed, Store.Apply writes the batches and then the applied epoch with its
 // changelog position, and Release drops the frozen copy. Recovery rolls forward only:
-// replaying committed batches after the applied position is idempotent. Store.Backup and
+// replaying committed batches after the applied position is idempotent. Store.Snapshot
+// (a consistent view, written out while the store goes on applying epochs) and
 // Store.Load carry the snapshots that let retention delete old changelog.
 //
 // # Timers
