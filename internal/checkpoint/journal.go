@@ -102,10 +102,11 @@ type Journal struct {
 	logger *slog.Logger
 	last   *Meta // the last committed epoch (nil: none yet)
 
-	snapDir      string
-	snapBytes    int64
-	sinceSnap    int64 // changelog bytes since the last snapshot
-	lastSnapSize int64 // the last snapshot's size
+	snapDir   string
+	snapBytes int64
+	sinceSnap int64 // changelog bytes since the last snapshot (the committing goroutine's)
+	snap      snapshotter
+	snapHook  func() // tests: called by a snapshot's goroutine before it writes
 
 	mu   sync.Mutex
 	txns map[uint64]*epochTxn
@@ -178,8 +179,12 @@ func (j *Journal) Names() Names { return j.names }
 // Producer is this run's incarnation of the job's producer.
 func (j *Journal) Producer() *rlog.Producer { return j.prod }
 
-// Close closes the store. Open transactions are left to the next run, which aborts them.
-func (j *Journal) Close() error { return j.store.Close() }
+// Close abandons a snapshot in progress and closes the store. Open transactions are left
+// to the next run, which aborts them.
+func (j *Journal) Close() error {
+	j.stopSnapshots()
+	return j.store.Close()
+}
 
 func (j *Journal) readLastMeta(ctx context.Context) (*Meta, error) {
 	_, hi, err := j.log.QueueBounds(j.names.Checkpoint, 0)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -76,6 +77,7 @@ func TestSnapshotsBoundTheChangelog(t *testing.T) {
 	b, err := j.Store().Backend("op", state.KeyGroupRange{}, nil)
 	require.NoError(t, err)
 	last := commitEpochs(t, j, b, 1, 60) // ~20 KB of changelog per epoch: a snapshot every ~4
+	j.waitSnapshot()                     // snapshots are written in the background
 	snaps := listSnapshots(cfg.StateDir + ".snapshots")
 	require.Len(t, snaps, keepSnapshots, "older snapshots are deleted")
 	assert.Contains(t, logs.String(), "state snapshot written")
@@ -148,4 +150,59 @@ func TestReplayAfterUnappliedCommits(t *testing.T) {
 	var fe *rlog.FencedError
 	require.ErrorAs(t, j.Commit(ctx, &Meta{Epoch: 4}, nil, nil), &fe, "the old run is fenced")
 	require.NoError(t, j2.Close())
+}
+
+// TestSnapshotInTheBackground: commits go on while a snapshot is written, the snapshot
+// holds the store as it was at its epoch, and Close abandons a snapshot in progress.
+func TestSnapshotInTheBackground(t *testing.T) {
+	dir := t.TempDir()
+	l, err := rlog.Open(filepath.Join(dir, "log"), rlog.Options{})
+	require.NoError(t, err)
+	defer l.Close()
+	cfg := Config{Log: l, Job: "bg", StateDir: filepath.Join(dir, "state"), SnapshotBytes: 64 << 10,
+		Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))}
+	ctx := context.Background()
+	j, _, err := Open(ctx, cfg)
+	require.NoError(t, err)
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	j.snapHook = func() {
+		started <- struct{}{}
+		<-release
+	}
+	b, err := j.Store().Backend("op", state.KeyGroupRange{}, nil)
+	require.NoError(t, err)
+	// ~20 KB of changelog per epoch: the fourth epoch starts a snapshot, which waits.
+	commitEpochs(t, j, b, 1, 4)
+	<-started
+	want := readAll(t, j.Store())
+	require.Equal(t, "epoch 4 ", want["k00"]) // readAll keeps len("epoch NN")
+	commitEpochs(t, j, b, 5, 8)               // not held up by the snapshot
+	close(release)
+	j.waitSnapshot()
+	snaps := listSnapshots(cfg.StateDir + ".snapshots")
+	require.Len(t, snaps, 1)
+	require.Equal(t, uint64(4), snaps[0].epoch)
+	// The snapshot is the store at epoch 4.
+	other, err := state.OpenStore(filepath.Join(dir, "other"), state.StoreOptions{})
+	require.NoError(t, err)
+	a, err := loadSnapshot(other, snaps[0].path)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(4), a.Epoch)
+	assert.Equal(t, want, readAll(t, other))
+	require.NoError(t, other.Close())
+
+	// Close while a snapshot waits to be written: it is abandoned, Close returns.
+	release = make(chan struct{})
+	commitEpochs(t, j, b, 13, 8)
+	<-started
+	closed := make(chan error)
+	go func() { closed <- j.Close() }()
+	time.Sleep(20 * time.Millisecond)
+	close(release)
+	require.NoError(t, <-closed)
+	snaps = listSnapshots(cfg.StateDir + ".snapshots")
+	require.Len(t, snaps, 1, "the abandoned snapshot left no file")
+	des, err := os.ReadDir(cfg.StateDir + ".snapshots")
+	require.NoError(t, err)
+	assert.Len(t, des, 1, "nor a temporary file")
 }
