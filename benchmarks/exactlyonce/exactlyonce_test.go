@@ -3,6 +3,10 @@
 //
 //	RIFFLE_BENCH=1 go test -count=1 -v -run Overhead ./benchmarks/exactlyonce
 //	RIFFLE_BENCH=1 KEYS=10000000 go test -count=1 -v -timeout 30m -run StateMemory ./benchmarks/exactlyonce
+//
+// StateMemory also prints where the memory was at the job's highest sampled RSS (Go's
+// heap, Badger's memory-mapped files, the rest); with HEAPPROFILE=file it writes the Go
+// heap profile taken then (go tool pprof -sample_index=inuse_space).
 package exactlyonce
 
 import (
@@ -139,7 +143,10 @@ func TestStateMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
+	fillMem := startMemSampler(500*time.Millisecond, false)
 	fill(t, l, keys, keys)
+	fillPeak, _ := fillMem.Stop()
+	print(map[string]any{"workload": "fill", "sampled_peak_rss_mb": fillPeak.RSSMB})
 	stateDir := filepath.Join(dir, "state")
 	job := func() error {
 		j, err := runcount.Job(runcount.Options{Log: l, Input: "in", Output: "out", Bounded: true, StateDir: stateDir})
@@ -148,25 +155,37 @@ func TestStateMemory(t *testing.T) {
 		}
 		return j.Run(context.Background())
 	}
+	// The memory split at the job's highest sampled RSS, and its heap profile.
+	mem := startMemSampler(500*time.Millisecond, os.Getenv("HEAPPROFILE") != "")
 	c0, t0 := cpuSeconds(), time.Now()
 	if err := job(); err != nil {
 		t.Fatal(err)
 	}
 	secs, cpu := time.Since(t0).Seconds(), cpuSeconds()-c0
 	_, peak := rssMB()
+	split, prof := mem.Stop()
 	print(result{Workload: "distinct-keys", ExactlyOnce: true, Records: keys, Keys: keys, Seconds: secs,
 		RecordsPerSec: float64(keys) / secs, RecordsPerSecPerCPU: float64(keys) / cpu, PeakRSSMB: peak})
+	print(map[string]any{"workload": "distinct-keys", "sampled_peak": split})
+	if p := os.Getenv("HEAPPROFILE"); p != "" && prof != nil {
+		if err := os.WriteFile(p, prof, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	size := dirSize(stateDir)
 	for _, lose := range []bool{false, true} {
 		if lose {
 			os.RemoveAll(stateDir)
 		}
+		rm := startMemSampler(200*time.Millisecond, false)
 		t1 := time.Now()
 		if err := job(); err != nil {
 			t.Fatal(err)
 		}
+		secs := time.Since(t1).Seconds()
+		rpeak, _ := rm.Stop()
 		print(map[string]any{"workload": "recovery", "state_lost": lose, "state_mb": float64(size) / (1 << 20),
-			"seconds": time.Since(t1).Seconds()})
+			"seconds": secs, "sampled_peak_rss_mb": rpeak.RSSMB})
 	}
 }
 
