@@ -278,7 +278,7 @@ func (c *coordinator) finalCheckpoint(timeout time.Duration) {
 				return
 			}
 		} else if c.committed() >= target {
-			c.logger.Info("stopped on a final checkpoint", "epoch", target)
+			c.logger.Info("stopped on a final checkpoint", "epoch", c.committed())
 			return
 		}
 		time.Sleep(5 * time.Millisecond)

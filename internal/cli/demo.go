@@ -70,6 +70,20 @@ func runDemo(ctx context.Context, env *Env, dir string, dur time.Duration, rate 
 	defer cancel()
 	schema := nexmark.Schema()
 	var produced, consumed, results atomic.Int64
+	// What the topic held before this run: a rerun on the same --data counts only its own
+	// events.
+	topicEnd := func() int64 {
+		var n int64
+		if ti, err := l.Topic(topic); err == nil {
+			for q := range ti.Queues {
+				if _, hi, err := l.QueueBounds(topic, q); err == nil {
+					n += hi
+				}
+			}
+		}
+		return n
+	}
+	before := topicEnd()
 
 	// The producer: generated events, Avro-encoded, keyed by event kind and id.
 	go func() {
@@ -151,8 +165,10 @@ func runDemo(ctx context.Context, env *Env, dir string, dur time.Duration, rate 
 				return err
 			}
 			readCommitted()
+			// Counted from the topic: an append that was written as the demo stopped
+			// may have returned the cancellation, uncounted by the producer.
 			fmt.Fprintf(out, "\nstopped after %s on checkpoint %d: %d events produced, %d read by the job, %d results committed to topic %s\n",
-				time.Since(start).Round(time.Second), job.Metrics().Checkpoints.LastEpoch, produced.Load(), consumed.Load(), results.Load(), resultTopic)
+				time.Since(start).Round(time.Second), job.Metrics().Checkpoints.LastEpoch, topicEnd()-before, consumed.Load(), results.Load(), resultTopic)
 			fmt.Fprintf(out, `
 What to try next:
   go run ./cmd/riffle log topics list --data %[1]s
