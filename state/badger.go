@@ -263,6 +263,9 @@ type StoreBackend struct {
 	// checkpoint coordinator releases them from its own goroutine after Store.Apply.
 	frozenMu sync.Mutex
 	frozen   []frozenEpoch
+	// The size of the last epoch Freeze took (changes, encoded bytes): the next one's
+	// map and buffer start that large, instead of growing from empty every epoch.
+	lastFreezeKeys, lastFreezeBytes int
 
 	// fresh: Badger held no state of this backend's key groups when it opened, and the
 	// cache has evicted nothing since: every entry is then in the cache or frozen, and a

@@ -44,8 +44,8 @@ type frozenEpoch struct {
 // until Release(epoch). The cache then holds them as clean entries.
 func (b *StoreBackend) Freeze(epoch uint64) ([]byte, error) {
 	var a arena
-	var out []byte
-	m := map[string][]byte{}
+	out := make([]byte, 0, min(b.lastFreezeBytes, 64<<20))
+	m := make(map[string][]byte, min(b.lastFreezeKeys, 1<<20))
 	err := b.visitChanges(&a, func(k, v []byte, deleted bool) error {
 		out = binary.LittleEndian.AppendUint32(out, uint32(len(k)))
 		out = append(out, k...)
@@ -64,6 +64,7 @@ func (b *StoreBackend) Freeze(epoch uint64) ([]byte, error) {
 		return nil, fmt.Errorf("state: freeze epoch %d: %w", epoch, err)
 	}
 	b.forgetChanges()
+	b.lastFreezeKeys, b.lastFreezeBytes = len(m), len(out)
 	if len(m) == 0 {
 		return nil, nil
 	}
