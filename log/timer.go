@@ -638,14 +638,21 @@ func (l *Log) stageTimerOp(o timerOp, pos, storeTime int64) error {
 	}
 	if l.replaying {
 		// Replay does not retrace the wheel's lists: it keeps the pending timers it
-		// writes or moves apart and places them once, at its end (settleReplay).
+		// writes or moves apart and places them once, at its end (settleReplay). Only a
+		// timer written before the checkpoint can be in the checkpoint's lists, so only
+		// those are noted as gone: the set stays as small as the checkpoint's wheel, also
+		// when there is no checkpoint and the whole commitlog replays.
+		gone := func(p int64) {
+			if p < l.recovery.CheckpointPos {
+				w.replayGone[p] = true
+			}
+			delete(w.replayMoved, p)
+		}
 		for _, f := range o.fired {
-			w.replayGone[f.pos] = true
-			delete(w.replayMoved, f.pos)
+			gone(f.pos)
 		}
 		for _, p := range o.cancelled {
-			w.replayGone[p] = true
-			delete(w.replayMoved, p)
+			gone(p)
 		}
 		for _, e := range o.rolled {
 			w.replayMoved[e.pos] = e
