@@ -23,9 +23,15 @@ func newClient(brokers []string, user []kgo.Opt, ours ...kgo.Opt) (*kgo.Client, 
 	return cl, nil
 }
 
-// withAdmin runs fn with a short-lived client (metadata and offset look-ups at open).
+// withAdmin runs fn with a short-lived client (metadata, offset look-ups, group
+// offsets). Its OffsetFetch and OffsetCommit requests are capped at v7 and v9, the last
+// versions that name topics (later ones want topic ids, and OffsetFetch v8+ batches
+// groups), which every broker from Kafka 2.5 to 4.x serves.
 func withAdmin(brokers []string, user []kgo.Opt, fn func(*kgo.Client) error) error {
-	cl, err := newClient(brokers, user, kgo.DisableClientMetrics())
+	vs := kversion.Tip()
+	vs.SetMaxKeyVersion(int16(kmsg.OffsetFetch), 7)
+	vs.SetMaxKeyVersion(int16(kmsg.OffsetCommit), 9)
+	cl, err := newClient(brokers, user, kgo.DisableClientMetrics(), kgo.MaxVersions(vs))
 	if err != nil {
 		return err
 	}
@@ -97,22 +103,6 @@ func listOffset(ctx context.Context, cl *kgo.Client, topic string, partition int
 		}
 	}
 	return 0, fmt.Errorf("kafka: list offsets of %s/%d: no answer for the partition", topic, partition)
-}
-
-// withGroupClient calls fn with a client for groupOffset and commitGroupOffsets: their
-// requests are capped at OffsetFetch v7 and OffsetCommit v9, the last versions that
-// name topics (later ones want topic ids, and OffsetFetch v8+ batches groups), which
-// every broker from Kafka 2.5 to 4.x serves.
-func withGroupClient(brokers []string, user []kgo.Opt, fn func(*kgo.Client) error) error {
-	vs := kversion.Tip()
-	vs.SetMaxKeyVersion(int16(kmsg.OffsetFetch), 7)
-	vs.SetMaxKeyVersion(int16(kmsg.OffsetCommit), 9)
-	cl, err := newClient(brokers, user, kgo.DisableClientMetrics(), kgo.MaxVersions(vs))
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	return fn(cl)
 }
 
 // groupOffset returns group's committed offset of a partition, or -1 if it has none.

@@ -153,17 +153,13 @@ func (s *Source[T]) Open(ctx context.Context, split string) (stream.SplitReader[
 		return nil, fmt.Errorf("kafka: bad split %q: want a partition number", split)
 	}
 	r := &reader[T]{src: s, part: int32(p), end: -1}
-	committed := int64(-1)
-	if _, ok := s.opts.StartOffsets[r.part]; !ok && s.opts.Group != "" {
-		err := withGroupClient(s.opts.Brokers, s.opts.ClientOpts, func(cl *kgo.Client) (err error) {
-			committed, err = groupOffset(ctx, cl, s.opts.Group, s.opts.Topic, r.part)
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
 	err = withAdmin(s.opts.Brokers, s.opts.ClientOpts, func(cl *kgo.Client) (err error) {
+		committed := int64(-1)
+		if _, ok := s.opts.StartOffsets[r.part]; !ok && s.opts.Group != "" {
+			if committed, err = groupOffset(ctx, cl, s.opts.Group, s.opts.Topic, r.part); err != nil {
+				return err
+			}
+		}
 		if off, ok := s.opts.StartOffsets[r.part]; ok {
 			// Checked when reading starts: a checkpoint's position (SeekTo, right after
 			// Open) replaces it, however stale it has become.
@@ -204,7 +200,7 @@ func (s *Source[T]) CheckpointCommitted(ctx context.Context, epoch uint64, posit
 		}
 		offsets[int32(p)] = off
 	}
-	return withGroupClient(s.opts.Brokers, s.opts.ClientOpts, func(cl *kgo.Client) error {
+	return withAdmin(s.opts.Brokers, s.opts.ClientOpts, func(cl *kgo.Client) error {
 		return commitGroupOffsets(ctx, cl, s.opts.Group, s.opts.Topic, offsets)
 	})
 }
