@@ -123,12 +123,15 @@ func newCoordinator(r *jobRun, jn *checkpoint.Journal, opts *Checkpointing) *coo
 	return c
 }
 
+// splitKey names a source's split in checkpoint.Meta.Sources: "source/split".
+func splitKey(source, split string) string { return source + "/" + split }
+
 // restoredPosition returns where a split resumes, if the last checkpoint has it.
 func (c *coordinator) restoredPosition(source, split string) (checkpoint.SplitState, bool) {
 	if c.restored == nil {
 		return checkpoint.SplitState{}, false
 	}
-	s, ok := c.restored.Sources[source+"/"+split]
+	s, ok := c.restored.Sources[splitKey(source, split)]
 	return s, ok
 }
 
@@ -377,7 +380,7 @@ func (c *coordinator) notifySources(ctx context.Context, meta *checkpoint.Meta) 
 			continue
 		}
 		positions := map[string]int64{}
-		prefix := n.name + "/"
+		prefix := splitKey(n.name, "")
 		for k, v := range meta.Sources {
 			if split, ok := strings.CutPrefix(k, prefix); ok {
 				positions[split] = v.Offset

@@ -1432,7 +1432,7 @@ func (s *sourceLoop[T]) positions() {
 			q := ls.LogQueue()
 			ref = &q
 		}
-		s.env.parts.position(s.n.name+"/"+s.names[i], checkpoint.SplitState{Offset: rd.Offset(), MaxTs: s.wms[i].maxTs}, ref)
+		s.env.parts.position(splitKey(s.n.name, s.names[i]), checkpoint.SplitState{Offset: rd.Offset(), MaxTs: s.wms[i].maxTs}, ref)
 	}
 }
 
