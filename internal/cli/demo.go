@@ -75,10 +75,8 @@ func runDemo(ctx context.Context, env *Env, dir string, dur time.Duration, rate 
 	topicEnd := func() int64 {
 		var n int64
 		if ti, err := l.Topic(topic); err == nil {
-			for q := range ti.Queues {
-				if _, hi, err := l.QueueBounds(topic, q); err == nil {
-					n += hi
-				}
+			for _, q := range ti.Queues {
+				n += q.Latest
 			}
 		}
 		return n
