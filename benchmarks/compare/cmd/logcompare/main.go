@@ -9,10 +9,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime/pprof"
-	"strings"
 	"time"
 
 	"github.com/riffle-streams/riffle/benchmarks/compare"
@@ -64,7 +64,7 @@ func run() error {
 	if *quiet {
 		cfg.Progress = nil
 	}
-	for _, name := range splitList(*systems) {
+	for _, name := range compare.SplitList(*systems) {
 		if a, ok := alias[name]; ok {
 			name = a
 		}
@@ -77,7 +77,7 @@ func run() error {
 		}
 		cfg.Systems = append(cfg.Systems, s)
 	}
-	for _, w := range splitList(*workloads) {
+	for _, w := range compare.SplitList(*workloads) {
 		switch compare.Workload(w) {
 		case compare.BatchLarge, compare.BatchSmall, compare.SyncConcurrent, compare.ReadAll:
 			cfg.Workloads = append(cfg.Workloads, compare.Workload(w))
@@ -116,25 +116,7 @@ func run() error {
 		return err
 	}
 	if *out != "" {
-		f, err := os.Create(*out)
-		if err != nil {
-			return err
-		}
-		if err := compare.WriteJSONLines(f, rows); err != nil {
-			f.Close()
-			return err
-		}
-		return f.Close()
+		return compare.WriteFile(*out, func(w io.Writer) error { return compare.WriteJSONLines(w, rows) })
 	}
 	return nil
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }

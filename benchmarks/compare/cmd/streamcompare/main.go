@@ -10,6 +10,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -52,7 +53,7 @@ func run() error {
 	flag.Parse()
 
 	cfg := compare.StreamConfig{
-		Systems:      splitList(*systems),
+		Systems:      compare.SplitList(*systems),
 		CountRecords: *countN, CountKeys: *countK, CheckpointInterval: *cpInterval, TransformRecords: *transformN,
 		WindowRecords: *windowN, WindowKeys: *windowK,
 		Runs: *runs, WarmupFraction: *warmup, Dir: *dir, CPUProfileDir: *profiles,
@@ -66,7 +67,7 @@ func run() error {
 			return fmt.Errorf("unknown system %q", s)
 		}
 	}
-	for _, w := range splitList(*workloads) {
+	for _, w := range compare.SplitList(*workloads) {
 		switch compare.StreamWorkload(w) {
 		case compare.KeyedCount, compare.Transform, compare.WindowedCount:
 			cfg.Workloads = append(cfg.Workloads, compare.StreamWorkload(w))
@@ -105,25 +106,7 @@ func run() error {
 		return err
 	}
 	if *out != "" {
-		f, err := os.Create(*out)
-		if err != nil {
-			return err
-		}
-		if err := compare.WriteStreamJSONLines(f, rows); err != nil {
-			f.Close()
-			return err
-		}
-		return f.Close()
+		return compare.WriteFile(*out, func(w io.Writer) error { return compare.WriteStreamJSONLines(w, rows) })
 	}
 	return nil
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
