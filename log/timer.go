@@ -273,25 +273,23 @@ func (w *wheel) due(upTo int64, limit int) (out []wentry, last int64, cut bool, 
 	return out, t, false, nil
 }
 
-// popListed takes the timers listed off the head of the list of tick and returns how
-// many it took.
-func (w *wheel) popListed(tick int64, listed map[int64]bool) (int, error) {
+// popListed takes the timers listed off the head of the list of tick (the running log's
+// fire record that cut the tick took those).
+func (w *wheel) popListed(tick int64, listed map[int64]bool) error {
 	s := tick % w.n
 	sl := &w.slots[s]
-	n := 0
 	for sl.tick == tick && sl.head != 0 {
 		e, err := w.entryAt(sl.head)
 		if err != nil {
-			return n, err
+			return err
 		}
 		if !listed[e.pos] {
 			break
 		}
 		sl.head = e.prev
 		w.markDirty(s)
-		n++
 	}
-	return n, nil
+	return nil
 }
 
 // busySlots calls fn for each slot holding timers of a tick in (from, to], in tick order
@@ -673,7 +671,7 @@ func (l *Log) stageTimerOp(o timerOp, pos, storeTime int64) error {
 		}
 		// A record that cut a tick (more timers than maxFireTimers) lists the newest of
 		// its timers: the head of the list of the tick after the record's last.
-		if _, err := w.popListed(o.to+1, listed); err != nil {
+		if err := w.popListed(o.to+1, listed); err != nil {
 			return err
 		}
 		w.clear(o.from, o.to)
