@@ -659,20 +659,23 @@ func (l *Log) stageTimerOp(o timerOp, pos, storeTime int64) error {
 			w.cursor = o.to
 		}
 	} else {
-		listed := make(map[int64]bool, len(o.fired)+len(o.rolled)+len(o.cancelled))
-		for _, f := range o.fired {
-			listed[f.pos] = true
-		}
-		for _, e := range o.rolled {
-			listed[e.pos] = true
-		}
-		for _, p := range o.cancelled {
-			listed[p] = true
-		}
 		// A record that cut a tick (more timers than maxFireTimers) lists the newest of
-		// its timers: the head of the list of the tick after the record's last.
-		if err := w.popListed(o.to+1, listed); err != nil {
-			return err
+		// its timers: the head of the list of the tick after the record's last. Only
+		// then is there something to pop, and a set of what the record lists to build.
+		if sl := w.slots[(o.to+1)%w.n]; sl.tick == o.to+1 && sl.head != 0 {
+			listed := make(map[int64]bool, len(o.fired)+len(o.rolled)+len(o.cancelled))
+			for _, f := range o.fired {
+				listed[f.pos] = true
+			}
+			for _, e := range o.rolled {
+				listed[e.pos] = true
+			}
+			for _, p := range o.cancelled {
+				listed[p] = true
+			}
+			if err := w.popListed(o.to+1, listed); err != nil {
+				return err
+			}
 		}
 		w.clear(o.from, o.to)
 		if o.to > w.cursor {
